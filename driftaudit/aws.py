@@ -1,0 +1,185 @@
+"""Sessions and clients: credentials from boto3's standard chain, bounded retries,
+one shared client per (account, region, service), and a read-only guard on every call.
+
+Nothing here runs at import time; the CLI builds a :class:`ClientPool` and passes it in.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    NoCredentialsError,
+    NoRegionError,
+    ProfileNotFound,
+)
+
+from driftaudit import __version__
+from driftaudit.errors import ConfigError, ReadOnlyViolation
+
+READ_ONLY_PREFIXES = ("Describe", "List", "Get")
+# Read-only by name but able to return instance user data, console output or passwords.
+FORBIDDEN = frozenset(
+    {
+        ("ec2", "DescribeInstanceAttribute"),
+        ("ec2", "GetLaunchTemplateData"),
+        ("ec2", "GetConsoleOutput"),
+        ("ec2", "GetConsoleScreenshot"),
+        ("ec2", "GetPasswordData"),
+    }
+)
+# sts:AssumeRole (for --role-arn) exchanges credentials; it changes nothing in any account.
+ALSO_ALLOWED = frozenset({("sts", "AssumeRole")})
+
+REGION_RE = re.compile(r"^[a-z]{2}(?:-[a-z]+)+-\d{1,2}$")
+ROLE_ARN_RE = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):role/[\w+=,.@/-]{1,512}$")
+ACCOUNT_RE = re.compile(r"^\d{12}$")
+
+
+def is_allowed(service: str, operation: str) -> bool:
+    if (service, operation) in FORBIDDEN:
+        return False
+    return operation.startswith(READ_ONLY_PREFIXES) or (service, operation) in ALSO_ALLOWED
+
+
+def read_only_guard(model: Any, **_: Any) -> None:
+    """botocore ``before-call`` handler: refuse anything that is not read-only."""
+    service = model.service_model.service_name
+    if not is_allowed(service, model.name):
+        raise ReadOnlyViolation(f"refusing {service}:{model.name}: driftaudit is read-only")
+
+
+def client_config(workers: int) -> Config:
+    """botocore's own retry machinery (standard or adaptive), bounded attempts."""
+    mode = os.environ.get("AWS_RETRY_MODE", "standard")
+    if mode not in ("standard", "adaptive"):
+        mode = "standard"
+    try:
+        attempts = max(1, int(os.environ.get("AWS_MAX_ATTEMPTS", "10")))
+    except ValueError:
+        attempts = 10
+    return Config(
+        retries={"mode": mode, "max_attempts": attempts},
+        max_pool_connections=max(10, workers),
+        connect_timeout=10,
+        read_timeout=120,
+        user_agent_extra=f"driftaudit/{__version__}",
+    )
+
+
+@dataclass(frozen=True)
+class Account:
+    account_id: str
+    session: boto3.Session
+    #: How it was reached, for messages: "default credentials" or the role ARN.
+    via: str
+
+
+class ClientPool:
+    """One client per (account, region, service), created on first use.
+
+    botocore clients are thread-safe, sessions are not: clients are created under a lock and
+    then shared by the worker threads.
+    """
+
+    def __init__(self, endpoint_url: str | None = None, workers: int = 16) -> None:
+        self.endpoint_url = endpoint_url
+        self.config = client_config(workers)
+        self._lock = threading.Lock()
+        self._clients: dict[tuple[str, str, str], Any] = {}
+
+    def client(self, account: Account, service: str, region: str) -> Any:
+        key = (account.account_id, region, service)
+        with self._lock:
+            if key not in self._clients:
+                self._clients[key] = account.session.client(
+                    service,
+                    region_name=region,
+                    endpoint_url=self.endpoint_url,
+                    config=self.config,
+                )
+            return self._clients[key]
+
+    def open_accounts(self, profile: str | None, role_arns: tuple[str, ...]) -> list[Account]:
+        """The accounts to snapshot: the caller's own, or each role's."""
+        try:
+            base = boto3.Session(profile_name=profile)
+        except ProfileNotFound as e:
+            raise ConfigError(f"AWS profile {profile!r} not found in ~/.aws/config") from e
+        base.events.register("before-call", read_only_guard)
+        home = base.region_name or "us-east-1"
+        sts = base.client("sts", region_name=home, endpoint_url=self.endpoint_url, config=self.config)
+        if not role_arns:
+            ident = _call(sts, "get_caller_identity")
+            return [Account(_account_id(ident["Account"]), base, "default credentials")]
+        accounts = []
+        for arn in role_arns:
+            match = ROLE_ARN_RE.match(arn)
+            if not match:
+                raise ConfigError(
+                    f"--role-arn {arn!r} is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)"
+                )
+            creds = _call(sts, "assume_role", RoleArn=arn, RoleSessionName="driftaudit")
+            c = creds["Credentials"]
+            session = boto3.Session(
+                aws_access_key_id=c["AccessKeyId"],
+                aws_secret_access_key=c["SecretAccessKey"],
+                aws_session_token=c["SessionToken"],
+                region_name=base.region_name,
+            )
+            session.events.register("before-call", read_only_guard)
+            accounts.append(Account(match.group(1), session, arn))
+        return accounts
+
+    def regions(self, account: Account, requested: tuple[str, ...], all_regions: bool) -> list[str]:
+        """Positional regions, else every enabled region, else the session's default."""
+        for region in requested:
+            if not REGION_RE.match(region):
+                raise ConfigError(f"{region!r} is not an AWS region name (like us-east-1)")
+        if all_regions:
+            ec2 = self.client(account, "ec2", account.session.region_name or "us-east-1")
+            # Without AllRegions, DescribeRegions lists only the regions enabled for the account.
+            found = _call(ec2, "describe_regions")["Regions"]
+            names = sorted({r["RegionName"] for r in found} | set(requested))
+            return [n for n in names if REGION_RE.match(n)]
+        if requested:
+            return sorted(set(requested))
+        if not account.session.region_name:
+            raise ConfigError(
+                "no region: name one (driftaudit snapshot us-east-1), use --all-regions, "
+                "or set AWS_DEFAULT_REGION / a profile region"
+            )
+        return [account.session.region_name]
+
+
+def _account_id(value: str) -> str:
+    if not ACCOUNT_RE.match(str(value)):
+        raise ConfigError(f"sts:GetCallerIdentity returned an unexpected account id {value!r}")
+    return str(value)
+
+
+def _call(client: Any, method: str, **kwargs: Any) -> Any:
+    """A set-up call (STS, DescribeRegions) whose failure stops the whole run."""
+    operation = f"{client.meta.service_model.service_name}:{client.meta.method_to_api_mapping[method]}"
+    try:
+        return getattr(client, method)(**kwargs)
+    except NoCredentialsError as e:
+        raise ConfigError(
+            "no AWS credentials found (boto3 looked in the environment, the shared config and "
+            "credentials files, SSO and instance metadata); set AWS_PROFILE or use --profile"
+        ) from e
+    except NoRegionError as e:
+        raise ConfigError("no region configured; set AWS_DEFAULT_REGION or name a region") from e
+    except ClientError as e:
+        err = e.response.get("Error", {})
+        raise ConfigError(f"{operation} failed: {err.get('Code')}: {err.get('Message')}") from e
+    except BotoCoreError as e:
+        raise ConfigError(f"{operation} failed: {e}") from e

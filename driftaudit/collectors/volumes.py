@@ -1,0 +1,24 @@
+"""EBS volumes (DescribeVolumes)."""
+
+from __future__ import annotations
+
+from driftaudit.canonical import Spec
+from driftaudit.collectors.base import Clients, Raw, ResourceType, field_id, paginate
+
+
+def fetch(clients: Clients) -> list[Raw]:
+    return paginate(clients("ec2"), "describe_volumes", "Volumes")
+
+
+def transform(raw: Raw) -> Raw:
+    return dict(raw)
+
+
+RESOURCE = ResourceType(
+    name="volumes",
+    services=("ec2",),
+    fetch=fetch,
+    transform=transform,
+    id_of=field_id("VolumeId"),
+    spec=Spec(sort_by={"Attachments": ("InstanceId", "Device")}),
+)

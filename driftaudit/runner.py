@@ -1,0 +1,115 @@
+"""The snapshot job: collect every part, write (or gather) its files, tally the outcome."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from driftaudit.aws import Account, ClientPool
+from driftaudit.canonical import dumps
+from driftaudit.collectors.base import ResourceType
+from driftaudit.errors import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, PartFailure, UnsafeName
+from driftaudit.snapshot import Part, PartResult, collect
+from driftaudit.store import WriteStats, render_part, write_part
+
+
+@dataclass
+class SnapshotOutcome:
+    accounts: list[str] = field(default_factory=list)
+    regions: list[str] = field(default_factory=list)
+    types: list[str] = field(default_factory=list)
+    succeeded: list[Part] = field(default_factory=list)
+    failed: list[tuple[Part, PartFailure]] = field(default_factory=list)
+    resources: int = 0
+    stats: WriteStats = field(default_factory=WriteStats)
+    #: account -> region -> type -> id -> resource; only filled when writing to stdout.
+    document: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def exit_code(self) -> int:
+        if not self.failed:
+            return EXIT_OK
+        return EXIT_PARTIAL if self.succeeded else EXIT_ERROR
+
+
+def failure_line(part: Part, failure: PartFailure) -> str:
+    return (
+        f"driftaudit: {part.account} {part.region} {part.type}: could not read "
+        f"({failure.describe()}); previous files kept"
+    )
+
+
+class Progress:
+    """One self-rewriting status line on a terminal; nothing otherwise."""
+
+    def __init__(self, stream: TextIO, enabled: bool) -> None:
+        self.stream, self.enabled, self.total, self.done = stream, enabled, 0, 0
+
+    def start(self, total: int) -> None:
+        self.total = total
+        self._draw("")
+
+    def step(self, result: PartResult) -> None:
+        self.done += 1
+        self._draw(str(result.part))
+
+    def _draw(self, last: str) -> None:
+        if self.enabled:
+            self.stream.write(f"\r\x1b[K[{self.done}/{self.total}] {last}"[:200])
+            self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+
+
+def take_snapshot(
+    pool: ClientPool,
+    targets: list[tuple[Account, list[str]]],
+    types: list[ResourceType],
+    out_dir: Path | None,
+    fmt: str,
+    workers: int = 16,
+    progress: Progress | None = None,
+    warn: Callable[[str], None] = lambda line: print(line, file=sys.stderr),
+) -> SnapshotOutcome:
+    outcome = SnapshotOutcome(
+        accounts=sorted({a.account_id for a, _ in targets}),
+        regions=sorted({r for _, regions in targets for r in regions}),
+        types=[t.name for t in types],
+    )
+    progress = progress or Progress(sys.stderr, enabled=False)
+    for result in collect(pool, targets, types, workers, on_start=progress.start):
+        progress.step(result)
+        part, failure = result.part, result.failure
+        if result.resources is not None:
+            try:
+                if out_dir is not None:
+                    outcome.stats.add(write_part(out_dir, part, render_part(part, result.resources, fmt)))
+                else:
+                    render_part(part, result.resources, fmt)  # same name checks as files
+                    region = outcome.document.setdefault(part.account, {}).setdefault(part.region, {})
+                    region[part.type] = result.resources
+            except UnsafeName as e:
+                failure = PartFailure("unsafe id", "", "UnsafeName", str(e))
+            except OSError as e:
+                failure = PartFailure("write failed", "", type(e).__name__, str(e))
+            else:
+                outcome.succeeded.append(part)
+                outcome.resources += len(result.resources)
+        if failure is not None:
+            outcome.failed.append((part, failure))
+            progress.close()
+            warn(failure_line(part, failure))
+    progress.close()
+    outcome.succeeded.sort()
+    outcome.failed.sort(key=lambda pf: pf[0])
+    return outcome
+
+
+def stdout_document(outcome: SnapshotOutcome, fmt: str) -> bytes:
+    return dumps(outcome.document, fmt)

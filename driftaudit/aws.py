@@ -116,7 +116,9 @@ class ClientPool:
             raise ConfigError(f"AWS profile {profile!r} not found in ~/.aws/config") from e
         base.events.register("before-call", read_only_guard)
         home = base.region_name or "us-east-1"
-        sts = base.client("sts", region_name=home, endpoint_url=self.endpoint_url, config=self.config)
+        sts = base.client(
+            "sts", region_name=home, endpoint_url=self.endpoint_url, config=self.config
+        )
         if not role_arns:
             ident = _call(sts, "get_caller_identity")
             return [Account(_account_id(ident["Account"]), base, "default credentials")]
@@ -168,7 +170,9 @@ def _account_id(value: str) -> str:
 
 def _call(client: Any, method: str, **kwargs: Any) -> Any:
     """A set-up call (STS, DescribeRegions) whose failure stops the whole run."""
-    operation = f"{client.meta.service_model.service_name}:{client.meta.method_to_api_mapping[method]}"
+    operation = (
+        f"{client.meta.service_model.service_name}:{client.meta.method_to_api_mapping[method]}"
+    )
     try:
         return getattr(client, method)(**kwargs)
     except NoCredentialsError as e:

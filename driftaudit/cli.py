@@ -40,7 +40,10 @@ def _types(value: str | None) -> list[str]:
 
 @click.group(
     context_settings={"help_option_names": ["-h", "--help"]},
-    epilog="\b\nExample:\n  driftaudit demo /tmp/driftaudit-demo\n  driftaudit snapshot us-east-1 -o snapshots",
+    epilog=(
+        "\b\nExamples:\n  driftaudit demo /tmp/driftaudit-demo\n"
+        "  driftaudit snapshot us-east-1 -o snapshots"
+    ),
 )
 @click.version_option(__version__, prog_name="driftaudit")
 def cli() -> None:
@@ -49,24 +52,62 @@ def cli() -> None:
 
 @cli.command(epilog=EPILOG_SNAPSHOT)
 @click.argument("regions", nargs=-1, metavar="[REGION ...]")
-@click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Write one file per resource under DIR (default: one document on stdout).")
-@click.option("-f", "--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml",
-              show_default=True, help="File format.")
+@click.option(
+    "-o",
+    "--output",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write one file per resource under DIR (default: one document on stdout).",
+)
+@click.option(
+    "-f",
+    "--format",
+    "fmt",
+    type=click.Choice(["yaml", "json"]),
+    default="yaml",
+    show_default=True,
+    help="File format.",
+)
 @click.option("--all-regions", is_flag=True, help="Every region enabled for the account.")
 @click.option("--profile", help="AWS profile (credentials always come from boto3's chain).")
-@click.option("--role-arn", "role_arns", multiple=True, metavar="ARN",
-              help="Assume this role and snapshot its account (repeatable).")
+@click.option(
+    "--role-arn",
+    "role_arns",
+    multiple=True,
+    metavar="ARN",
+    help="Assume this role and snapshot its account (repeatable).",
+)
 @click.option("--endpoint-url", metavar="URL", help="Send every AWS call here (emulator, proxy).")
-@click.option("--only", "only", metavar="TYPE[,TYPE...]",
-              help=f"Resource types to collect (default all): {', '.join(REGISTRY)}.")
-@click.option("--workers", type=click.IntRange(1, 64), default=16, show_default=True,
-              help="Parts (region x type) collected at once.")
+@click.option(
+    "--only",
+    "only",
+    metavar="TYPE[,TYPE...]",
+    help=f"Resource types to collect (default all): {', '.join(REGISTRY)}.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=16,
+    show_default=True,
+    help="Parts (region x type) collected at once.",
+)
 @click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr.")
-@click.option("-v", "--verbose", is_flag=True, help="One line per part, tracebacks of internal errors.")
-def snapshot(regions: tuple[str, ...], out_dir: Path | None, fmt: str, all_regions: bool,
-             profile: str | None, role_arns: tuple[str, ...], endpoint_url: str | None,
-             only: str | None, workers: int, quiet: bool, verbose: bool) -> None:
+@click.option(
+    "-v", "--verbose", is_flag=True, help="One line per part, tracebacks of internal errors."
+)
+def snapshot(
+    regions: tuple[str, ...],
+    out_dir: Path | None,
+    fmt: str,
+    all_regions: bool,
+    profile: str | None,
+    role_arns: tuple[str, ...],
+    endpoint_url: str | None,
+    only: str | None,
+    workers: int,
+    quiet: bool,
+    verbose: bool,
+) -> None:
     """Read EC2 state and write one canonical file per resource.
 
     Layout: DIR/<account-id>/<region>/<type>/<resource-id>.yaml (or .json).
@@ -88,7 +129,11 @@ def snapshot(regions: tuple[str, ...], out_dir: Path | None, fmt: str, all_regio
             click.echo(f"ok {part}", err=True)
     if not quiet:
         s = outcome.stats
-        where = f"; {s.written} written, {s.unchanged} unchanged, {s.removed} removed" if out_dir else ""
+        where = (
+            f"; {s.written} written, {s.unchanged} unchanged, {s.removed} removed"
+            if out_dir
+            else ""
+        )
         click.echo(
             f"driftaudit: {len(outcome.accounts)} account(s), {len(outcome.regions)} region(s), "
             f"{len(outcome.types)} type(s): {outcome.resources} resources{where}; "

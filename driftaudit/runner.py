@@ -89,10 +89,14 @@ def take_snapshot(
         if result.resources is not None:
             try:
                 if out_dir is not None:
-                    outcome.stats.add(write_part(out_dir, part, render_part(part, result.resources, fmt)))
+                    outcome.stats.add(
+                        write_part(out_dir, part, render_part(part, result.resources, fmt))
+                    )
                 else:
                     render_part(part, result.resources, fmt)  # same name checks as files
-                    region = outcome.document.setdefault(part.account, {}).setdefault(part.region, {})
+                    region = outcome.document.setdefault(part.account, {}).setdefault(
+                        part.region, {}
+                    )
                     region[part.type] = result.resources
             except UnsafeName as e:
                 failure = PartFailure("unsafe id", "", "UnsafeName", str(e))

@@ -102,7 +102,9 @@ def classify(exc: BaseException, rtype: ResourceType) -> PartFailure:
     return PartFailure("internal error", "", type(exc).__name__, str(exc)[:300])
 
 
-def collect_part(pool: ClientPool, account: Account, region: str, rtype: ResourceType) -> PartResult:
+def collect_part(
+    pool: ClientPool, account: Account, region: str, rtype: ResourceType
+) -> PartResult:
     part = Part(account.account_id, region, rtype.name)
     start = time.perf_counter()
 
@@ -130,7 +132,12 @@ def collect(
     on_start: Callable[[int], None] | None = None,
 ) -> Iterator[PartResult]:
     """Every part, as each completes, from a bounded pool of worker threads."""
-    jobs = [(account, region, rtype) for account, regions in targets for region in regions for rtype in types]
+    jobs = [
+        (account, region, rtype)
+        for account, regions in targets
+        for region in regions
+        for rtype in types
+    ]
     if on_start:
         on_start(len(jobs))
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="collect") as ex:

@@ -70,6 +70,8 @@ def build_resources(rtype: ResourceType, raw_items: list[Raw]) -> dict[str, Raw]
         resource = rtype.transform(raw)
         if resource is None:
             continue
+        # Every resource carries a Tags mapping, empty when AWS omitted the list.
+        resource.setdefault("Tags", [])
         out[rtype.id_of(resource)] = normalize(resource, rtype.spec)
     return out
 

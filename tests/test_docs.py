@@ -1,0 +1,57 @@
+"""README is the manual: every command, option of note, resource type, volatile field and
+exit code it promises is checked against the code here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import pytest
+
+from driftaudit.cli import cli
+from driftaudit.collectors import REGISTRY
+from driftaudit.schemas import schema_path
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def _commands(group: click.Group, prefix: str = "driftaudit") -> list[tuple[str, click.Command]]:
+    out = []
+    for name, command in sorted(group.commands.items()):
+        full = f"{prefix} {name}"
+        out.append((full, command))
+        if isinstance(command, click.Group):
+            out.extend(_commands(command, full))
+    return out
+
+
+COMMANDS = _commands(cli)
+
+
+@pytest.mark.parametrize("name,command", COMMANDS, ids=[n for n, _ in COMMANDS])
+def test_every_command_is_in_readme_and_shows_an_example(name: str, command: click.Command) -> None:
+    assert f"`{name}" in README or f"\n{name} " in README, f"README does not document {name}"
+    with click.Context(command, info_name=name) as ctx:
+        assert "Example" in command.get_help(ctx), f"{name} --help shows no example"
+
+
+def test_ci_runs_exactly_the_readme_test_command() -> None:
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").strip().splitlines()
+    command = ci[-1].strip()
+    assert "pytest" in command
+    assert command in README
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_every_resource_type_has_a_schema_and_readme_entry(name: str) -> None:
+    assert schema_path(name).is_file()
+    assert f"`{name}`" in README, f"README does not list resource type {name}"
+    volatile = REGISTRY[name].volatile_doc
+    if volatile:
+        assert volatile in README, f"README does not list what {name} drops: {volatile}"
+
+
+@pytest.mark.parametrize("code", ["0", "1", "2", "3"])
+def test_exit_codes_are_documented(code: str) -> None:
+    assert f"| {code} |" in README

@@ -1,0 +1,177 @@
+"""Changes between two snapshots in git: only files whose blob id differs are read and
+compared (one ``git diff-tree``, one ``git cat-file --batch``), then classified."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import yaml
+
+from driftaudit.canonical import format_of, loads
+from driftaudit.differ import Change, compare, severity_rank
+from driftaudit.gitrepo import WORKTREE, Repo, snapshot_paths
+from driftaudit.severity import Rules, classify
+
+EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # git's well-known empty tree
+FAILED_TRAILER = "Driftaudit-Failed:"
+
+
+@dataclass
+class Revision:
+    rev: str  # commit id, EMPTY_TREE, or WORKTREE
+    label: str  # what the user asked for ("HEAD", "7 days ago", "working tree")
+    time: str  # committer date (ISO), "" for the working tree / empty tree
+
+
+@dataclass
+class DiffResult:
+    old: Revision
+    new: Revision
+    changes: list[Change] = field(default_factory=list)
+    #: "file:line: problem" for snapshot files that no longer parse (the rest is compared).
+    unreadable: list[str] = field(default_factory=list)
+    #: Parts that failed in snapshots of the range ("account/region/type: reason").
+    failed_parts: list[str] = field(default_factory=list)
+
+
+def parse_document(data: bytes, path: str) -> tuple[dict[str, Any] | None, str | None]:
+    """A snapshot file's document, or an error naming the file and line."""
+    try:
+        doc = loads(data, format_of(path))
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        return None, f"{path}:{mark.line + 1 if mark else 1}: does not parse: {e.problem or e}"
+    except json.JSONDecodeError as e:
+        return None, f"{path}:{e.lineno}: does not parse: {e.msg}"
+    except (yaml.YAMLError, UnicodeDecodeError, ValueError) as e:
+        return None, f"{path}:1: does not parse: {e}"
+    if not isinstance(doc, dict) or not isinstance(doc.get("resource"), dict):
+        return None, f"{path}:1: not a driftaudit snapshot document"
+    return doc, None
+
+
+def type_of(path: str, rel: str) -> str:
+    parts = PurePosixPath(path).parts
+    skip = 0 if rel in ("", ".") else len(PurePosixPath(rel).parts)
+    return parts[skip + 2] if len(parts) > skip + 3 else ""
+
+
+def diff(
+    repo: Repo,
+    rel: str,
+    old: Revision,
+    new: Revision,
+    types: tuple[str, ...] = (),
+    rules: Rules | None = None,
+) -> DiffResult:
+    rules = rules or Rules()
+    result = DiffResult(old, new)
+    paths = snapshot_paths(rel)
+    entries = [
+        e
+        for e in repo.changed(old.rev, new.rev, paths)
+        if not types or type_of(e.path, rel) in types
+    ]
+    blobs = repo.read_blobs([b for e in entries for b in (e.old, e.new) if b])
+    for entry in entries:
+        docs: list[dict[str, Any] | None] = []
+        broken = False
+        for blob in (entry.old, entry.new):
+            if blob is None:
+                docs.append(None)
+                continue
+            doc, problem = parse_document(blobs[blob], entry.path)
+            if problem:
+                result.unreadable.append(problem)
+                broken = True
+            docs.append(doc)
+        if broken:
+            continue
+        change = compare(docs[0], docs[1], entry.path)
+        if change is not None:
+            result.changes.append(classify(change, rules))
+    result.changes.sort(
+        key=lambda c: (-severity_rank(c.severity), c.type, c.account, c.region, c.id)
+    )
+    if old.rev not in (EMPTY_TREE,) and new.rev != WORKTREE:
+        result.failed_parts = failed_parts(repo, old.rev, new.rev, paths)
+    return result
+
+
+def failed_parts(repo: Repo, old: str, new: str, paths: list[str]) -> list[str]:
+    """Failures recorded by ``snapshot --commit`` in the commits of the range."""
+    found: list[str] = []
+    for _sha, body in repo.log_messages(old, new, paths):
+        for line in body.splitlines():
+            if line.startswith(FAILED_TRAILER):
+                item = line[len(FAILED_TRAILER) :].strip()
+                if item not in found:
+                    found.append(item)
+    return found
+
+
+def resolve_range(
+    repo: Repo,
+    rel: str,
+    rev_a: str | None,
+    rev_b: str | None,
+    since: str | None,
+    default_last_commit: bool = False,
+) -> tuple[Revision, Revision]:
+    """The two snapshots to compare, as ``git diff`` would pick them."""
+    paths = snapshot_paths(rel)
+    if since:
+        if rev_a or rev_b:
+            from driftaudit.gitrepo import GitError
+
+            raise GitError("give either --since or revisions, not both")
+        old = repo.as_of(since, paths)
+        head = repo.resolve("HEAD")
+        return (
+            Revision(old, since, repo.commit_time(old)),
+            Revision(head, "HEAD", repo.commit_time(head)),
+        )
+    if rev_a and rev_b:
+        a, b = repo.resolve(rev_a), repo.resolve(rev_b)
+        return Revision(a, rev_a, repo.commit_time(a)), Revision(b, rev_b, repo.commit_time(b))
+    if rev_a:
+        a = repo.resolve(rev_a)
+        return Revision(a, rev_a, repo.commit_time(a)), Revision(WORKTREE, "working tree", "")
+    if default_last_commit:
+        head = repo.resolve("HEAD")
+        parents = repo.out("rev-list", "--parents", "-n", "1", head).split()[1:]
+        old = (
+            Revision(parents[0], "HEAD^", repo.commit_time(parents[0]))
+            if parents
+            else Revision(EMPTY_TREE, "(nothing)", "")
+        )
+        return old, Revision(head, "HEAD", repo.commit_time(head))
+    if repo.has_commits():
+        head = repo.resolve("HEAD")
+        return Revision(head, "HEAD", repo.commit_time(head)), Revision(
+            WORKTREE, "working tree", ""
+        )
+    return Revision(EMPTY_TREE, "(nothing)", ""), Revision(WORKTREE, "working tree", "")
+
+
+def diff_directory(
+    directory: Path,
+    revisions: tuple[str | None, str | None],
+    since: str | None,
+    types: tuple[str, ...] = (),
+    config: Path | None = None,
+    default_last_commit: bool = False,
+) -> DiffResult:
+    """Open the repository holding ``directory``, pick the range, compare, classify."""
+    from driftaudit.gitrepo import open_repo
+    from driftaudit.severity import load_rules
+
+    repo, rel = open_repo(directory)
+    if config is None and (repo.root / "driftaudit.yaml").is_file():
+        config = repo.root / "driftaudit.yaml"
+    rules = load_rules(config)
+    old, new = resolve_range(repo, rel, revisions[0], revisions[1], since, default_last_commit)
+    return diff(repo, rel, old, new, types, rules)

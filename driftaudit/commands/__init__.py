@@ -1,0 +1,1 @@
+"""One module per CLI command; driftaudit.cli assembles them into the ``driftaudit`` group."""

@@ -1,0 +1,84 @@
+"""``driftaudit diff``: what changed between two snapshots, and a CI gate."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from driftaudit.commands import options
+from driftaudit.errors import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
+
+EPILOG = """\b
+Examples:
+  driftaudit diff -C snapshots                      # working tree against HEAD
+  driftaudit diff -C snapshots --since "7 days ago"
+  driftaudit diff -C snapshots HEAD~1 HEAD --format markdown
+  driftaudit diff -C snapshots --fail-on security_groups   # CI gate
+  driftaudit diff -C snapshots --fail-on high
+
+\b
+Exit codes (like terraform plan -detailed-exitcode): 0 no change at or above --fail-on,
+2 such changes, 1 error (a usage error too; a snapshot file that does not parse too).
+"""
+
+
+def gate(changes: list, fail_on: tuple[str, ...]) -> bool:  # type: ignore[type-arg]
+    """Whether any change trips the gate: a severity means "at least", a type means "any"."""
+    from driftaudit.differ import SEVERITIES, severity_rank
+
+    if not fail_on:
+        return bool(changes)
+    levels = [severity_rank(v) for v in fail_on if v in SEVERITIES]
+    types = {v for v in fail_on if v not in SEVERITIES}
+    return any(
+        c.type in types or any(severity_rank(c.severity) >= lvl for lvl in levels) for c in changes
+    )
+
+
+def check_fail_on(fail_on: tuple[str, ...]) -> None:
+    from driftaudit.collectors import REGISTRY
+    from driftaudit.differ import SEVERITIES
+
+    for value in fail_on:
+        if value not in SEVERITIES and value not in REGISTRY:
+            raise click.BadParameter(
+                f"{value!r} is neither a severity ({', '.join(SEVERITIES)}) nor a resource type",
+                param_hint="--fail-on",
+            )
+
+
+@click.command(epilog=EPILOG)
+@options.snapshot_dir
+@options.revision_range
+@options.report_format("text")
+@click.option(
+    "--fail-on",
+    multiple=True,
+    metavar="SEVERITY|TYPE",
+    help="Exit 2 only for changes at or above SEVERITY or of TYPE (repeatable; default any).",
+)
+def diff(
+    directory: Path,
+    revisions: tuple[str, ...],
+    since: str | None,
+    fmt: str,
+    template_dir: Path | None,
+    output: Path | None,
+    types: tuple[str, ...],
+    config: Path | None,
+    fail_on: tuple[str, ...],
+) -> None:
+    """Show what changed between two snapshots (default: working tree against HEAD)."""
+    from driftaudit.changes import diff_directory
+    from driftaudit.report import model, render
+
+    check_fail_on(fail_on)
+    result = diff_directory(directory, options.split_revisions(revisions), since, types, config)
+    options.write_output(render(model(result), fmt, template_dir), output)
+    for problem in result.unreadable:
+        click.echo(f"driftaudit: {problem}", err=True)
+    if result.unreadable:
+        sys.exit(EXIT_ERROR)
+    sys.exit(EXIT_CHANGES if gate(result.changes, fail_on) else EXIT_OK)

@@ -1,0 +1,154 @@
+"""``driftaudit snapshot``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from driftaudit.collectors import REGISTRY
+
+EPILOG = """\b
+Examples:
+  driftaudit snapshot us-east-1 -o snapshots
+  driftaudit snapshot us-east-1 eu-west-1 -o snapshots --commit
+  driftaudit snapshot --all-regions -o snapshots -f json
+  driftaudit snapshot eu-west-1 --only security_groups,instances
+  driftaudit snapshot us-east-1 --role-arn arn:aws:iam::111122223333:role/audit -o snapshots
+
+\b
+Exit codes: 0 complete, 3 partial (some region/type parts failed; their previous files
+are kept, the rest is written), 1 nothing collected or a usage/configuration error.
+"""
+
+
+def parse_types(value: str | None) -> list[str]:
+    if not value:
+        return list(REGISTRY)
+    names = [v.strip() for v in value.split(",") if v.strip()]
+    unknown = [n for n in names if n not in REGISTRY]
+    if unknown:
+        raise click.BadParameter(
+            f"unknown type {', '.join(unknown)}; known: {', '.join(REGISTRY)}", param_hint="--only"
+        )
+    return names
+
+
+@click.command(epilog=EPILOG)
+@click.argument("regions", nargs=-1, metavar="[REGION ...]")
+@click.option(
+    "-o",
+    "--output",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write one file per resource under DIR (default: one document on stdout).",
+)
+@click.option(
+    "-f",
+    "--format",
+    "fmt",
+    type=click.Choice(["yaml", "json"]),
+    default="yaml",
+    show_default=True,
+    help="File format.",
+)
+@click.option("--all-regions", is_flag=True, help="Every region enabled for the account.")
+@click.option("--profile", help="AWS profile (credentials always come from boto3's chain).")
+@click.option(
+    "--role-arn",
+    "role_arns",
+    multiple=True,
+    metavar="ARN",
+    help="Assume this role and snapshot its account (repeatable).",
+)
+@click.option("--endpoint-url", metavar="URL", help="Send every AWS call here (emulator, proxy).")
+@click.option(
+    "--only",
+    "only",
+    metavar="TYPE[,TYPE...]",
+    help=f"Resource types to collect (default all): {', '.join(REGISTRY)}.",
+)
+@click.option(
+    "--commit",
+    is_flag=True,
+    help="Commit the snapshot to the git repository holding DIR (git init if none).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=16,
+    show_default=True,
+    help="Parts (region x type) collected at once.",
+)
+@click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr.")
+@click.option("-v", "--verbose", is_flag=True, help="One line per part; internal tracebacks.")
+def snapshot(
+    regions: tuple[str, ...],
+    out_dir: Path | None,
+    fmt: str,
+    all_regions: bool,
+    profile: str | None,
+    role_arns: tuple[str, ...],
+    endpoint_url: str | None,
+    only: str | None,
+    commit: bool,
+    workers: int,
+    quiet: bool,
+    verbose: bool,
+) -> None:
+    """Read EC2 state and write one canonical file per resource.
+
+    Layout: DIR/<account-id>/<region>/<type>/<resource-id>.yaml (or .json).
+    """
+    from driftaudit.aws import ClientPool
+    from driftaudit.runner import Progress, stdout_document, take_snapshot
+
+    types = [REGISTRY[n] for n in parse_types(only)]
+    repo = rel = None
+    if commit:
+        if out_dir is None:
+            raise click.UsageError("--commit needs -o DIR")
+        from driftaudit.gitrepo import open_repo
+
+        out_dir.mkdir(parents=True, exist_ok=True)
+        repo, rel = open_repo(out_dir, create=True)  # fail before any AWS call
+    pool = ClientPool(endpoint_url=endpoint_url, workers=workers)
+    accounts = pool.open_accounts(profile, role_arns)
+    targets = [(a, pool.regions(a, regions, all_regions)) for a in accounts]
+    progress = Progress(sys.stderr, enabled=sys.stderr.isatty() and not quiet and not verbose)
+    outcome = take_snapshot(pool, targets, types, out_dir, fmt, workers, progress)
+    if out_dir is None and outcome.succeeded:
+        sys.stdout.buffer.write(stdout_document(outcome, fmt))
+        sys.stdout.flush()
+    if verbose:
+        for part in outcome.succeeded:
+            click.echo(f"ok {part}", err=True)
+    if not quiet:
+        s = outcome.stats
+        where = (
+            f"; {s.written} written, {s.unchanged} unchanged, {s.removed} removed"
+            if out_dir
+            else ""
+        )
+        click.echo(
+            f"driftaudit: {len(outcome.accounts)} account(s), {len(outcome.regions)} region(s), "
+            f"{len(outcome.types)} type(s): {outcome.resources} resources{where}; "
+            f"{len(outcome.failed)} part(s) failed",
+            err=True,
+        )
+    if repo is not None and rel is not None and outcome.succeeded:
+        from driftaudit.commit import commit_snapshot
+
+        result = commit_snapshot(repo, rel, outcome)
+        if not quiet:
+            if result.sha:
+                click.echo(
+                    f"driftaudit: committed {result.sha[:12]}: {result.message.splitlines()[0]}",
+                    err=True,
+                )
+            else:
+                click.echo(
+                    "driftaudit: no changes since the last snapshot; nothing committed", err=True
+                )
+    sys.exit(outcome.exit_code)

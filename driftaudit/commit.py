@@ -1,0 +1,34 @@
+"""``snapshot --commit``: commit what a snapshot wrote, with a message that reads as an
+audit trail (counts, then the most severe changes), recording parts that failed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from driftaudit.changes import EMPTY_TREE, Revision, diff
+from driftaudit.gitrepo import WORKTREE, Repo, snapshot_paths
+from driftaudit.report import commit_message
+from driftaudit.runner import SnapshotOutcome
+from driftaudit.severity import Rules
+
+
+@dataclass
+class CommitResult:
+    sha: str | None  # None: nothing changed, nothing committed
+    message: str
+    changes: int
+
+
+def commit_snapshot(
+    repo: Repo, rel: str, outcome: SnapshotOutcome, rules: Rules | None = None
+) -> CommitResult:
+    paths = snapshot_paths(rel)
+    has_head = repo.has_commits()
+    initial = not has_head or not repo.tree_entries("HEAD", paths)
+    old = Revision(repo.resolve("HEAD") if has_head else EMPTY_TREE, "HEAD", "")
+    result = diff(repo, rel, old, Revision(WORKTREE, "working tree", ""), rules=rules)
+    failed = [f"{p.account}/{p.region}/{p.type} {f.describe()}" for p, f in outcome.failed]
+    files = len(repo.tree_entries(WORKTREE, paths)) if initial else outcome.resources
+    message = commit_message(result.changes, files, failed, initial)
+    sha = repo.commit_paths(paths, message)
+    return CommitResult(sha, message, len(result.changes))

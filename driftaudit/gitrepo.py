@@ -1,0 +1,292 @@
+"""The git side: real git through its plumbing commands, never a checkout.
+
+Snapshots live in a git repository; a commit's committer date is the snapshot's time.
+Everything here touches only paths under the snapshot directory: the user's other staged or
+unstaged changes are never committed and the user's index is never rewritten for a diff
+(a temporary index is used instead).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import tempfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from driftaudit.errors import DriftauditError
+
+WORKTREE = "WORKTREE"  # the working tree, as a pseudo-revision
+
+
+class GitError(DriftauditError):
+    """git is missing, the directory is not a repository, a revision does not exist..."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One changed snapshot file between two trees (blob ids; ``None`` = absent)."""
+
+    path: str  # relative to the repository root, '/'-separated
+    old: str | None
+    new: str | None
+
+
+class Repo:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    # --- plumbing ---------------------------------------------------------------------
+
+    def git(
+        self,
+        *args: str,
+        input: bytes | None = None,
+        env: dict[str, str] | None = None,
+        check: bool = True,
+    ) -> subprocess.CompletedProcess[bytes]:
+        try:
+            proc = subprocess.run(
+                ["git", *args],
+                cwd=self.root,
+                input=input,
+                capture_output=True,
+                env={**os.environ, **(env or {})},
+            )
+        except FileNotFoundError as e:
+            raise GitError(
+                "git is not installed (it is needed for --commit, diff and history)"
+            ) from e
+        if check and proc.returncode != 0:
+            message = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+            command = next((a for a in args if not a.startswith("-") and "=" not in a), "")
+            raise GitError(f"git {command} failed: {message[-1] if message else proc.returncode}")
+        return proc
+
+    def out(self, *args: str, **kwargs: object) -> str:
+        return self.git(*args, **kwargs).stdout.decode("utf-8", "replace")  # type: ignore[arg-type]
+
+    # --- revisions ----------------------------------------------------------------------
+
+    def has_commits(self) -> bool:
+        return self.git("rev-parse", "--verify", "-q", "HEAD^{commit}", check=False).returncode == 0
+
+    def resolve(self, rev: str) -> str:
+        """A full commit id, or a clear error naming the revision."""
+        if rev.startswith("-"):
+            raise GitError(f"unknown revision {rev!r}")
+        proc = self.git("rev-parse", "--verify", "-q", f"{rev}^{{commit}}", check=False)
+        if proc.returncode != 0:
+            raise GitError(f"unknown revision {rev!r} in {self.root}")
+        return proc.stdout.decode().strip()
+
+    def as_of(self, when: str, paths: Sequence[str]) -> str:
+        """The last commit touching ``pathspec`` at or before ``when`` ("7 days ago", ISO)."""
+        if not self.has_commits():
+            raise GitError(f"{self.root} has no snapshot commits yet")
+        sha = self.out("rev-list", "-1", f"--before={when}", "HEAD", "--", *paths).strip()
+        if not sha:
+            first = self.out("log", "--reverse", "--format=%cI", "HEAD", "--", *paths).split()
+            since = f"; the first snapshot is from {first[0]}" if first else ""
+            raise GitError(f"no snapshot as of {when!r}{since}")
+        return sha
+
+    def commit_time(self, rev: str) -> str:
+        return self.out("show", "-s", "--format=%cI", rev).strip()
+
+    # --- trees and blobs ------------------------------------------------------------------
+
+    def changed(self, old: str, new: str, paths: Sequence[str]) -> list[Entry]:
+        """Files under ``pathspec`` that differ between two revisions (new may be WORKTREE)."""
+        if new == WORKTREE:
+            with self.worktree_index(paths) as env:
+                raw = self.git(
+                    "diff-index",
+                    "--cached",
+                    "-r",
+                    "-z",
+                    "--no-renames",
+                    old,
+                    "--",
+                    *paths,
+                    env=env,
+                ).stdout
+        else:
+            raw = self.git("diff-tree", "-r", "-z", "--no-renames", old, new, "--", *paths).stdout
+        return list(_parse_raw(raw))
+
+    def tree_entries(self, rev: str, paths: Sequence[str]) -> dict[str, str]:
+        """path -> blob id of every file under ``pathspec`` at ``rev`` (or WORKTREE)."""
+        if rev == WORKTREE:
+            with self.worktree_index(paths) as env:
+                raw = self.git("ls-files", "-s", "-z", "--", *paths, env=env).stdout
+            out = {}
+            for rec in raw.split(b"\0"):
+                if rec:
+                    meta, _, path = rec.partition(b"\t")
+                    out[path.decode()] = meta.split()[1].decode()
+            return out
+        # ls-tree knows no pathspec magic: list the directories, then match the globs here.
+        prefixes = sorted({_glob_prefix(p) for p in paths})
+        patterns = [_glob_re(p) for p in paths]
+        raw = self.git("ls-tree", "-r", "-z", rev, "--", *prefixes).stdout
+        out = {}
+        for rec in raw.split(b"\0"):
+            if rec:
+                meta, _, name = rec.partition(b"\t")
+                path = name.decode()
+                if any(p.fullmatch(path) for p in patterns):
+                    out[path] = meta.split()[2].decode()
+        return out
+
+    def worktree_index(self, paths: Sequence[str]) -> _TempIndex:
+        return _TempIndex(self, paths)
+
+    def read_blobs(self, blob_ids: Sequence[str]) -> dict[str, bytes]:
+        """Contents of many blobs through one ``git cat-file --batch`` process."""
+        unique = sorted(set(blob_ids))
+        if not unique:
+            return {}
+        data = self.git("cat-file", "--batch", input=("\n".join(unique) + "\n").encode()).stdout
+        out: dict[str, bytes] = {}
+        pos = 0
+        for blob in unique:
+            end = data.index(b"\n", pos)
+            header = data[pos:end].split()
+            if len(header) < 3 or header[1] == b"missing":
+                raise GitError(f"blob {blob} is missing from the repository")
+            size = int(header[2])
+            out[blob] = data[end + 1 : end + 1 + size]
+            pos = end + 1 + size + 1
+        return out
+
+    # --- committing -------------------------------------------------------------------
+
+    def commit_paths(self, paths: Sequence[str], message: str) -> str | None:
+        """Commit exactly the changes under ``pathspec``; None when there are none."""
+        self.add(paths)
+        staged = self.git("diff", "--cached", "--quiet", "--", *paths, check=False)
+        if staged.returncode == 0:
+            return None
+        args = ["commit", "-q", "--no-verify", "-F", "-", "--only", "--", *paths]
+        self.git(*self._identity(), *args, input=message.encode("utf-8"))
+        return self.out("rev-parse", "HEAD").strip()
+
+    def add(self, paths: Sequence[str], env: dict[str, str] | None = None) -> None:
+        """``git add -A`` of the snapshot files; a directory with none yet is not an error."""
+        proc = self.git("add", "-A", "--", *paths, env=env, check=False)
+        if proc.returncode != 0 and b"did not match any files" not in proc.stderr:
+            lines = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+            raise GitError(f"git add failed: {lines[-1] if lines else proc.returncode}")
+
+    def _identity(self) -> list[str]:
+        """Fall back to a driftaudit identity only where git has none configured."""
+        have = self.git("config", "user.email", check=False).stdout.strip()
+        if have or os.environ.get("GIT_COMMITTER_EMAIL") or os.environ.get("EMAIL"):
+            return []
+        return ["-c", "user.name=driftaudit", "-c", "user.email=driftaudit@localhost"]
+
+    def log_messages(self, old: str, new: str, paths: Sequence[str]) -> Iterator[tuple[str, str]]:
+        """(commit, full message) for commits in old..new touching pathspec."""
+        raw = self.out("log", "-z", "--format=%H%n%B", f"{old}..{new}", "--", *paths)
+        for rec in raw.split("\0"):
+            if rec.strip():
+                sha, _, body = rec.strip("\n").partition("\n")
+                yield sha, body
+
+
+class _TempIndex:
+    """A throw-away index holding HEAD plus the working tree under pathspec: lets plumbing
+    compare the working tree (untracked files included) without touching the user's index."""
+
+    def __init__(self, repo: Repo, paths: Sequence[str]) -> None:
+        self.repo, self.paths = repo, paths
+        self.dir: tempfile.TemporaryDirectory[str] | None = None
+
+    def __enter__(self) -> dict[str, str]:
+        self.dir = tempfile.TemporaryDirectory(prefix="driftaudit-index-")
+        env = {"GIT_INDEX_FILE": str(Path(self.dir.name) / "index")}
+        if self.repo.has_commits():
+            self.repo.git("read-tree", "HEAD", env=env)
+        self.repo.add(self.paths, env=env)
+        return env
+
+    def __exit__(self, *exc: object) -> None:
+        assert self.dir is not None
+        self.dir.cleanup()
+
+
+def _parse_raw(raw: bytes) -> Iterator[Entry]:
+    """Parse ``git diff-tree/diff-index -r -z`` raw output."""
+    fields = raw.split(b"\0")
+    i = 0
+    null = "0" * 40
+    while i + 1 < len(fields) and fields[i]:
+        meta = fields[i].decode().split()
+        path = fields[i + 1].decode()
+        old, new = meta[2], meta[3]
+        yield Entry(path, None if old == null else old, None if new == null else new)
+        i += 2
+
+
+def _glob_prefix(pathspec: str) -> str:
+    """The literal directory a ``:(glob)`` pathspec starts with ("." for the root)."""
+    pattern = pathspec.removeprefix(":(glob)")
+    literal = []
+    for part in pattern.split("/"):
+        if any(c in part for c in "*?["):
+            break
+        literal.append(part)
+    return "/".join(literal) or "."
+
+
+def _glob_re(pathspec: str) -> re.Pattern[str]:
+    """git's ``:(glob)`` semantics: ``*`` and ``?`` never match a ``/``."""
+    pattern = pathspec.removeprefix(":(glob)")
+    out = ""
+    i = 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "*":
+            out += "[^/]*"
+        elif c == "?":
+            out += "[^/]"
+        elif c == "[":
+            end = pattern.index("]", i)
+            out += pattern[i : end + 1]
+            i = end
+        else:
+            out += re.escape(c)
+        i += 1
+    return re.compile(out)
+
+
+def snapshot_paths(rel: str) -> list[str]:
+    """Pathspecs of the snapshot files under a directory (account/region/type/id.ext) and
+    nothing else: reports, indexes or notes kept beside them are never committed."""
+    base = "" if rel in ("", ".") else rel.rstrip("/") + "/"
+    # One pattern for both extensions (.yaml, .json): git refuses a pathspec that matches
+    # nothing, and a snapshot directory may hold only one of the two formats.
+    return [f":(glob){base}*/*/*/*.[jy][sa][om][nl]"]
+
+
+def open_repo(directory: Path, create: bool = False) -> tuple[Repo, str]:
+    """The repository holding ``directory`` and the directory's path inside it.
+
+    With ``create``, a directory in no repository gets ``git init``.
+    """
+    directory = directory.resolve()
+    probe = Repo(directory if directory.is_dir() else directory.parent)
+    if not probe.root.is_dir():
+        raise GitError(f"{directory} does not exist")
+    proc = probe.git("rev-parse", "--show-toplevel", check=False)
+    if proc.returncode != 0:
+        if not create:
+            raise GitError(f"{directory} is not in a git repository (snapshot with --commit first)")
+        Repo(directory).git("init", "-q")
+        return Repo(directory), "."
+    root = Path(proc.stdout.decode().strip()).resolve()
+    rel = directory.relative_to(root).as_posix()
+    return Repo(root), rel or "."

@@ -1,0 +1,137 @@
+"""Reports: a plain-data model of a diff (pure), rendered by Jinja2 templates shipped in
+the package (text, Markdown, HTML, JSON) or the user's own (``--template-dir``).
+
+Identical input gives identical bytes: nothing in a report depends on the clock.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from driftaudit.changes import DiffResult
+from driftaudit.differ import SEVERITIES, Change, severity_rank
+from driftaudit.errors import ConfigError
+
+FORMATS = ("text", "markdown", "html", "json")
+TEMPLATE_FILES = {
+    "text": "report.txt.j2",
+    "markdown": "report.md.j2",
+    "html": "report.html.j2",
+    "json": "report.json.j2",
+}
+BUILTIN_TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+
+def summary(changes: list[Change]) -> dict[str, Any]:
+    by_severity = Counter(c.severity for c in changes)
+    by_type: dict[str, Counter[str]] = {}
+    for c in changes:
+        by_type.setdefault(c.type, Counter())[c.action] += 1
+    highest = max((c.severity for c in changes), key=severity_rank, default=None)
+    return {
+        "total": len(changes),
+        "highest": highest,
+        "by_severity": {s: by_severity[s] for s in reversed(SEVERITIES) if by_severity[s]},
+        "by_type": {
+            t: {a: n for a, n in sorted(counts.items())} for t, counts in sorted(by_type.items())
+        },
+    }
+
+
+def model(result: DiffResult) -> dict[str, Any]:
+    """Everything a template may show, as plain data (also the JSON report)."""
+    return {
+        "from": {"rev": result.old.rev, "label": result.old.label, "time": result.old.time},
+        "to": {"rev": result.new.rev, "label": result.new.label, "time": result.new.time},
+        "summary": summary(result.changes),
+        "changes": [c.as_dict() for c in result.changes],
+        "unreadable": list(result.unreadable),
+        "failed_parts": list(result.failed_parts),
+    }
+
+
+def subject(data: dict[str, Any]) -> str:
+    s = data["summary"]
+    if not s["total"]:
+        return "driftaudit: no changes"
+    counts = ", ".join(f"{n} {sev}" for sev, n in s["by_severity"].items())
+    return f"driftaudit: {s['total']} change(s), highest {s['highest']} ({counts})"
+
+
+def _environment(template_dir: Path | None) -> Any:
+    from jinja2 import (
+        ChoiceLoader,
+        Environment,
+        FileSystemLoader,
+        StrictUndefined,
+        select_autoescape,
+    )
+
+    loaders = [FileSystemLoader(str(BUILTIN_TEMPLATES))]
+    if template_dir is not None:
+        if not template_dir.is_dir():
+            raise ConfigError(f"--template-dir {template_dir}: not a directory")
+        loaders.insert(0, FileSystemLoader(str(template_dir)))
+    env = Environment(
+        loader=ChoiceLoader(loaders),
+        autoescape=select_autoescape(enabled_extensions=("html", "html.j2"), default=False),
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["tojson_pretty"] = lambda v: json.dumps(
+        v, indent=2, sort_keys=True, ensure_ascii=False
+    )
+    env.globals["SEVERITIES"] = list(reversed(SEVERITIES))
+    return env
+
+
+def render(data: dict[str, Any], fmt: str, template_dir: Path | None = None) -> str:
+    if fmt not in FORMATS:
+        raise ConfigError(f"unknown report format {fmt!r} (expected {', '.join(FORMATS)})")
+    from jinja2 import TemplateError
+
+    env = _environment(template_dir)
+    try:
+        return str(env.get_template(TEMPLATE_FILES[fmt]).render(report=data, subject=subject(data)))
+    except TemplateError as e:
+        where = f"{getattr(e, 'filename', None) or TEMPLATE_FILES[fmt]}"
+        line = getattr(e, "lineno", None)
+        raise ConfigError(f"template {where}{':' + str(line) if line else ''}: {e}") from e
+
+
+def commit_message(
+    changes: list[Change], resources: int, failed: list[str], initial: bool, top: int = 20
+) -> str:
+    """``git log`` alone reads as an audit trail: counts, then the most severe lines."""
+    s = summary(changes)
+    if initial:
+        head = f"driftaudit snapshot: initial, {resources} resources"
+    else:
+        counts = ", ".join(f"{n} {sev}" for sev, n in s["by_severity"].items())
+        head = (
+            f"driftaudit snapshot: {s['total']} change(s) ({counts})"
+            if changes
+            else ("driftaudit snapshot: no changes")
+        )
+    lines = [head, ""]
+    for t, actions in s["by_type"].items():
+        lines.append(f"{t}: " + ", ".join(f"{n} {a}" for a, n in actions.items()))
+    if not initial and changes:
+        entries = [(d.severity, f"{c.label}: {d.text}") for c in changes for d in c.details] + [
+            (c.severity, f"{c.type} {c.label}: {c.action}") for c in changes if not c.details
+        ]
+        entries.sort(key=lambda e: -severity_rank(e[0]))  # stable: keeps the diff's order
+        lines.append("")
+        lines.extend(f"[{sev}] {text}" for sev, text in entries[:top])
+        if len(entries) > top:
+            lines.append(f"... and {len(entries) - top} more")
+    if failed:
+        lines.append("")
+        lines.append("Parts that could not be read (their previous files are kept):")
+        lines.extend(f"Driftaudit-Failed: {f}" for f in failed)
+    return "\n".join(lines).rstrip() + "\n"

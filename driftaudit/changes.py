@@ -128,10 +128,10 @@ def resolve_range(
             from driftaudit.gitrepo import GitError
 
             raise GitError("give either --since or revisions, not both")
-        old = repo.as_of(since, paths)
+        then = repo.as_of(since, paths)
         head = repo.resolve("HEAD")
         return (
-            Revision(old, since, repo.commit_time(old)),
+            Revision(then, since, repo.commit_time(then)),
             Revision(head, "HEAD", repo.commit_time(head)),
         )
     if rev_a and rev_b:
@@ -143,12 +143,12 @@ def resolve_range(
     if default_last_commit:
         head = repo.resolve("HEAD")
         parents = repo.out("rev-list", "--parents", "-n", "1", head).split()[1:]
-        old = (
+        base = (
             Revision(parents[0], "HEAD^", repo.commit_time(parents[0]))
             if parents
             else Revision(EMPTY_TREE, "(nothing)", "")
         )
-        return old, Revision(head, "HEAD", repo.commit_time(head))
+        return base, Revision(head, "HEAD", repo.commit_time(head))
     if repo.has_commits():
         head = repo.resolve("HEAD")
         return Revision(head, "HEAD", repo.commit_time(head)), Revision(

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from jsonschema.exceptions import best_match
 
 from driftaudit.errors import ConfigError
 from driftaudit.schemas import validator
@@ -50,11 +51,11 @@ def load_yaml_checked(path: Path, schema: str) -> Any:
         raise ConfigError(f"{path}{line}: YAML syntax error: {e.problem or e}") from e
     except yaml.YAMLError as e:
         raise ConfigError(f"{path}: YAML error: {e}") from e
-    errors = sorted(validator(schema).iter_errors(data), key=lambda e: list(e.absolute_path))
+    errors = list(validator(schema).iter_errors(data))
     if errors:
-        e = errors[0]
-        where = list(e.absolute_path)
-        line = _line_of(node, where)
+        first = best_match(errors)
+        where = list(first.absolute_path)
+        at = _line_of(node, where) or 1
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        raise ConfigError(f"{path}:{line or 1}: {_json_path(where)}: {e.message}{more}")
+        raise ConfigError(f"{path}:{at}: {_json_path(where)}: {first.message}{more}")
     return data

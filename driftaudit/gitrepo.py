@@ -136,9 +136,9 @@ class Repo:
         for rec in raw.split(b"\0"):
             if rec:
                 meta, _, name = rec.partition(b"\t")
-                path = name.decode()
-                if any(p.fullmatch(path) for p in patterns):
-                    out[path] = meta.split()[2].decode()
+                file = name.decode()
+                if any(p.fullmatch(file) for p in patterns):
+                    out[file] = meta.split()[2].decode()
         return out
 
     def worktree_index(self, paths: Sequence[str]) -> _TempIndex:

@@ -20,6 +20,9 @@ DEMO_ENV = {
     "AWS_SECRET_ACCESS_KEY": "demo",
     "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_EC2_METADATA_DISABLED": "true",
+    # Stock moto preloads public AMIs and ~1,200 snapshots of other accounts, and its
+    # DescribeSnapshots ignores OwnerIds=self; AWS would return only the account's own.
+    "MOTO_EC2_LOAD_DEFAULT_AMIS": "false",
 }
 
 

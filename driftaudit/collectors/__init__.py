@@ -7,9 +7,23 @@ below, add ``schemas/<name>.schema.json`` and a test.
 from __future__ import annotations
 
 from driftaudit.collectors import (
+    auto_scaling_groups,
+    elastic_ips,
+    images,
     instances,
+    internet_gateways,
+    key_pairs,
+    launch_templates,
+    load_balancers,
+    nat_gateways,
+    network_acls,
+    network_interfaces,
+    route_tables,
     security_groups,
+    snapshots,
+    subnets,
     volumes,
+    vpcs,
 )
 from driftaudit.collectors.base import ResourceType
 
@@ -19,6 +33,20 @@ REGISTRY: dict[str, ResourceType] = {
         instances.RESOURCE,
         security_groups.RESOURCE,
         volumes.RESOURCE,
+        network_interfaces.RESOURCE,
+        elastic_ips.RESOURCE,
+        vpcs.RESOURCE,
+        subnets.RESOURCE,
+        route_tables.RESOURCE,
+        network_acls.RESOURCE,
+        internet_gateways.RESOURCE,
+        nat_gateways.RESOURCE,
+        load_balancers.RESOURCE,
+        auto_scaling_groups.RESOURCE,
+        launch_templates.RESOURCE,
+        key_pairs.RESOURCE,
+        images.RESOURCE,
+        snapshots.RESOURCE,
     )
 }
 

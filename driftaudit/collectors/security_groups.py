@@ -44,7 +44,7 @@ def _sources(perm: Raw, owner: str | None) -> Iterator[tuple[str, str, str | Non
         yield "group", group, r.get("Description")
 
 
-def _rule_source(rule: Raw) -> tuple[str, str] | None:
+def _rule_source(rule: Raw, owner: str | None) -> tuple[str, str] | None:
     if rule.get("CidrIpv4"):
         return "cidr", rule["CidrIpv4"]
     if rule.get("CidrIpv6"):
@@ -53,7 +53,11 @@ def _rule_source(rule: Raw) -> tuple[str, str] | None:
         return "prefix_list", rule["PrefixListId"]
     ref = rule.get("ReferencedGroupInfo") or {}
     if ref.get("GroupId"):
-        if ref.get("UserId") and ref["UserId"] != rule.get("GroupOwnerId"):
+        # Same test as _sources, so both sides name a reference alike. GroupOwnerId is
+        # optional in the DescribeSecurityGroupRules model (moto omits it): fall back to the
+        # group's OwnerId, or a same-account reference would look cross-account and not match.
+        owner = rule.get("GroupOwnerId") or owner
+        if ref.get("UserId") and owner and ref["UserId"] != owner:
             return "group", f"{ref['UserId']}/{ref['GroupId']}"
         return "group", ref["GroupId"]
     return None
@@ -75,14 +79,14 @@ def _ports(perm: Raw) -> tuple[Any, Any]:
 def flatten_rules(group: Raw) -> list[Raw]:
     """One flat rule per source, with its ``sgr-`` id where AWS gave one."""
     ids: dict[tuple[Any, ...], str] = {}
-    for rule in group.get("SecurityGroupRules", []):
-        src = _rule_source(rule)
+    for sgr in group.get("SecurityGroupRules", []):
+        src = _rule_source(sgr, group.get("OwnerId"))
         if src is None:
             continue
-        direction = "egress" if rule.get("IsEgress") else "ingress"
-        from_port, to_port = _ports(rule)
-        key = _match_key(direction, rule["IpProtocol"], from_port, to_port, *src)
-        ids[key] = rule["SecurityGroupRuleId"]
+        direction = "egress" if sgr.get("IsEgress") else "ingress"
+        from_port, to_port = _ports(sgr)
+        key = _match_key(direction, sgr["IpProtocol"], from_port, to_port, *src)
+        ids[key] = sgr["SecurityGroupRuleId"]
     flat: list[Raw] = []
     for direction, perms in (
         ("ingress", group.get("IpPermissions", [])),

@@ -1,0 +1,25 @@
+"""Internet gateways (DescribeInternetGateways)."""
+
+from __future__ import annotations
+
+from driftaudit.canonical import Spec
+from driftaudit.collectors.base import Clients, Raw, ResourceType, field_id, paginate
+
+
+def fetch(clients: Clients) -> list[Raw]:
+    return paginate(clients("ec2"), "describe_internet_gateways", "InternetGateways")
+
+
+def transform(raw: Raw) -> Raw:
+    return dict(raw)
+
+
+RESOURCE = ResourceType(
+    name="internet_gateways",
+    services=("ec2",),
+    fetch=fetch,
+    transform=transform,
+    id_of=field_id("InternetGatewayId"),
+    spec=Spec(sort_by={"Attachments": ("VpcId",)}),
+    volatile_doc="",
+)

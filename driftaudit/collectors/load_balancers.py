@@ -1,0 +1,99 @@
+"""Load balancers: ELBv2 (application, network, gateway) and classic ELB, as one type.
+
+The two APIs describe different shapes; each item says which with ``Kind``. Listeners come
+from elbv2:DescribeListeners (one call per load balancer) or, for classic ELBs, inside the
+description. Tags come from a separate DescribeTags call on either API, which accepts at most
+20 load balancers per call.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from driftaudit.canonical import Spec
+from driftaudit.collectors.base import Clients, Raw, ResourceType, batched, merge_tags, paginate
+
+# elbv2:DescribeTags takes at most 20 ResourceArns, elb:DescribeTags at most 20 names.
+TAGS_PER_CALL = 20
+
+
+def _tags(client: Any, param: str, key: str, names: list[str]) -> dict[str, list[Raw]]:
+    found: dict[str, list[Raw]] = {}
+    for batch in batched(names, TAGS_PER_CALL):
+        for d in client.describe_tags(**{param: batch}).get("TagDescriptions", []):
+            found[d[key]] = d.get("Tags", [])
+    return found
+
+
+def fetch(clients: Clients) -> list[Raw]:
+    elbv2 = clients("elbv2")
+    v2 = paginate(elbv2, "describe_load_balancers", "LoadBalancers")
+    arns = [lb["LoadBalancerArn"] for lb in v2]
+    for lb in v2:
+        lb["Listeners"] = paginate(
+            elbv2, "describe_listeners", "Listeners", LoadBalancerArn=lb["LoadBalancerArn"]
+        )
+    merge_tags(v2, _tags(elbv2, "ResourceArns", "ResourceArn", arns), "LoadBalancerArn")
+
+    elb = clients("elb")
+    classic = paginate(elb, "describe_load_balancers", "LoadBalancerDescriptions")
+    names = [lb["LoadBalancerName"] for lb in classic]
+    merge_tags(
+        classic, _tags(elb, "LoadBalancerNames", "LoadBalancerName", names), "LoadBalancerName"
+    )
+    return v2 + classic
+
+
+def _classic_listener_key(description: Raw) -> tuple[int, str]:
+    listener = description.get("Listener", {})
+    return (int(listener.get("LoadBalancerPort", 0)), str(listener.get("Protocol", "")))
+
+
+def transform(raw: Raw) -> Raw:
+    out = dict(raw)
+    # Only ELBv2 descriptions carry an ARN (classic ELB:DescribeLoadBalancers has none).
+    if "LoadBalancerArn" in raw:
+        out["Kind"] = raw["Type"]
+    else:
+        out["Kind"] = "classic"
+        # The listener sits one level down (ListenerDescriptions[].Listener), out of reach of a
+        # Spec sort key: sort here, and declare the list ordered so this order is kept.
+        out["ListenerDescriptions"] = sorted(
+            raw.get("ListenerDescriptions", []), key=_classic_listener_key
+        )
+    return out
+
+
+def id_of(resource: Raw) -> str:
+    """``app.my-lb.50dc6c495c0c9188`` (ELBv2 ARN suffix) or ``classic.<name>``."""
+    if resource["Kind"] == "classic":
+        # Classic names are restricted by AWS to [A-Za-z0-9-], at most 32 characters.
+        return "classic." + resource["LoadBalancerName"]
+    arn = resource["LoadBalancerArn"]
+    _, sep, suffix = arn.partition(":loadbalancer/")
+    if not sep:
+        raise ValueError(f"unexpected load balancer ARN {arn!r}")
+    return suffix.replace("/", ".")
+
+
+RESOURCE = ResourceType(
+    name="load_balancers",
+    services=("elbv2", "elb"),
+    fetch=fetch,
+    transform=transform,
+    id_of=id_of,
+    spec=Spec(
+        # Each listener repeats its load balancer's ARN.
+        drop=frozenset({"Listeners.LoadBalancerArn"}),
+        ordered=frozenset({"ListenerDescriptions"}),
+        sort_by={
+            # Gateway Load Balancer listeners have no Port or Protocol; they sort first.
+            "Listeners": ("Port", "Protocol"),
+            "Listeners.DefaultActions": ("Order", "Type"),
+            "Listeners.Certificates": ("CertificateArn",),
+            "AvailabilityZones": ("ZoneName",),
+            "BackendServerDescriptions": ("InstancePort",),
+        },
+    ),
+    volatile_doc="Listeners.LoadBalancerArn (repeats the load balancer's own ARN)",
+)

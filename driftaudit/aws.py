@@ -67,7 +67,8 @@ def client_config(workers: int) -> Config:
     except ValueError:
         attempts = 10
     return Config(
-        retries={"mode": mode, "max_attempts": attempts},
+        # In a Config, "max_attempts" counts retries only; AWS_MAX_ATTEMPTS counts every attempt.
+        retries={"mode": mode, "total_max_attempts": attempts},
         max_pool_connections=max(10, workers),
         connect_timeout=10,
         read_timeout=120,
@@ -124,7 +125,7 @@ class ClientPool:
             return [Account(_account_id(ident["Account"]), base, "default credentials")]
         accounts = []
         for arn in role_arns:
-            match = ROLE_ARN_RE.match(arn)
+            match = ROLE_ARN_RE.fullmatch(arn)
             if not match:
                 raise ConfigError(
                     f"--role-arn {arn!r} is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)"
@@ -144,14 +145,14 @@ class ClientPool:
     def regions(self, account: Account, requested: tuple[str, ...], all_regions: bool) -> list[str]:
         """Positional regions, else every enabled region, else the session's default."""
         for region in requested:
-            if not REGION_RE.match(region):
+            if not REGION_RE.fullmatch(region):
                 raise ConfigError(f"{region!r} is not an AWS region name (like us-east-1)")
         if all_regions:
             ec2 = self.client(account, "ec2", account.session.region_name or "us-east-1")
             # Without AllRegions, DescribeRegions lists only the regions enabled for the account.
             found = _call(ec2, "describe_regions")["Regions"]
             names = sorted({r["RegionName"] for r in found} | set(requested))
-            return [n for n in names if REGION_RE.match(n)]
+            return [n for n in names if REGION_RE.fullmatch(n)]
         if requested:
             return sorted(set(requested))
         if not account.session.region_name:
@@ -163,7 +164,7 @@ class ClientPool:
 
 
 def _account_id(value: str) -> str:
-    if not ACCOUNT_RE.match(str(value)):
+    if not ACCOUNT_RE.fullmatch(str(value)):
         raise ConfigError(f"sts:GetCallerIdentity returned an unexpected account id {value!r}")
     return str(value)
 

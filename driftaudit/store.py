@@ -37,7 +37,7 @@ class WriteStats:
 
 
 def safe_component(value: str, what: str) -> str:
-    if not SAFE_NAME.match(value) or value in (".", ".."):
+    if not SAFE_NAME.fullmatch(value) or value in (".", ".."):
         raise UnsafeName(f"{what} {value!r} cannot name a file safely; refusing to write it")
     return value
 

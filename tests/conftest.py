@@ -3,7 +3,12 @@ no profile files, instance metadata disabled, a default region set."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
+
+from tests.support.motoserver import MotoServer, start_moto_server
 
 FAKE_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -31,3 +36,18 @@ def fake_aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
     for name, value in FAKE_ENV.items():
         monkeypatch.setenv(name, value)
+
+
+@pytest.fixture(scope="session")
+def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
+    """One moto server (a child process on a free loopback port) for the whole session."""
+    log_dir: Path = tmp_path_factory.mktemp("moto-server")
+    with start_moto_server(log_dir=log_dir) as server:
+        yield server
+
+
+@pytest.fixture
+def moto(moto_server: MotoServer) -> MotoServer:
+    """The shared moto server, emptied before the test (POST /moto-api/reset)."""
+    moto_server.reset()
+    return moto_server

@@ -1,0 +1,322 @@
+"""A loopback HTTP proxy that makes an AWS emulator misbehave like AWS can (stdlib only).
+
+Point the client's endpoint URL at ``proxy.url``; every request is read whole, delayed by
+``latency`` seconds, then, in this order:
+
+* with probability ``throttle_rate``: a throttling error in the service's own protocol
+  (EC2: HTTP 503 ``RequestLimitExceeded``; query services such as STS, ELB, ELBv2 and
+  Auto Scaling: HTTP 400 ``Throttling``);
+* if its action is denied: the service's access error (EC2: 403 ``UnauthorizedOperation``,
+  the others: 403 ``AccessDenied``);
+* with probability ``reset_rate``: the connection is reset without an answer;
+* else it is forwarded to ``upstream`` and the answer relayed.
+
+``replay=True`` (opt-in, for benchmarks; off by default) answers a request identical to an
+earlier successful one (same method, path, region, service and body) from memory without
+asking upstream, so a single-process emulator's CPU does not serialize concurrent clients
+the way AWS would not. Only valid while the emulator's state does not change.
+
+``deny_actions`` holds shell-style patterns matched against the action (``DescribeVolumes``)
+and against ``service:Action`` (``ec2:DescribeVolumes``, ``ec2:*``); ``service`` is the
+signing name from the SigV4 credential scope (ELB and ELBv2 both sign as
+``elasticloadbalancing``). Random draws come from ``random.Random(seed)`` under a lock.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import fnmatch
+import http.client
+import random
+import re
+import socket
+import struct
+import threading
+import time
+import urllib.parse
+import uuid
+from collections.abc import Iterable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+from xml.sax.saxutils import escape
+
+_SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/([^/,\s]+)/([^/,\s]+)/aws4_request")
+# Headers that belong to one connection, not to the request (RFC 9110 section 7.6.1).
+_HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "content-length",
+    }
+)
+
+
+def _ec2_error(code: str, message: str) -> bytes:
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f"<Response><Errors><Error><Code>{code}</Code><Message>{escape(message)}</Message></Error>"
+        f"</Errors><RequestID>{uuid.uuid4()}</RequestID></Response>"
+    ).encode()
+
+
+def _query_error(code: str, message: str) -> bytes:
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code>"
+        f"<Message>{escape(message)}</Message></Error><RequestId>{uuid.uuid4()}</RequestId>"
+        "</ErrorResponse>"
+    ).encode()
+
+
+def error_response(service: str, action: str, kind: str) -> tuple[int, dict[str, str], bytes]:
+    """(status, headers, body) of a throttling (``kind="throttle"``) or access
+    (``kind="deny"``) error as ``service`` would send it."""
+    denied = f"User is not authorized to perform: {service}:{action}"
+    xml = {"Content-Type": "text/xml"}
+    if service == "ec2":
+        if kind == "throttle":
+            return 503, xml, _ec2_error("RequestLimitExceeded", "Request limit exceeded.")
+        return (
+            403,
+            xml,
+            _ec2_error(
+                "UnauthorizedOperation", "You are not authorized to perform this operation."
+            ),
+        )
+    if kind == "throttle":
+        return 400, xml, _query_error("Throttling", "Rate exceeded")
+    return 403, xml, _query_error("AccessDenied", denied)
+
+
+class FaultProxy:
+    def __init__(
+        self,
+        upstream: str,
+        *,
+        latency: float = 0.0,
+        throttle_rate: float = 0.0,
+        deny_actions: Iterable[str] = (),
+        reset_rate: float = 0.0,
+        seed: int = 0,
+        replay: bool = False,
+    ) -> None:
+        parsed = urllib.parse.urlsplit(upstream)
+        if parsed.scheme != "http" or not parsed.hostname:
+            raise ValueError(f"upstream must be an http:// URL, not {upstream!r}")
+        self.upstream = (parsed.hostname, parsed.port or 80)
+        self.latency = latency
+        self.throttle_rate = throttle_rate
+        self.deny_actions = tuple(deny_actions)
+        self.reset_rate = reset_rate
+        self.counts: collections.Counter[str] = collections.Counter()
+        #: "service:Action" -> requests seen (before any fault).
+        self.actions: collections.Counter[str] = collections.Counter()
+        self.url = ""
+        self._random = random.Random(seed)
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._sockets: set[socket.socket] = set()
+        self.replay = replay
+        #: Replay cache: request key -> (status, reason, headers, body) of a 200 answer.
+        self.replayed: dict[tuple[str, ...], tuple[int, str, list[tuple[str, str]], bytes]] = {}
+
+    # --- life cycle ----------------------------------------------------------------------
+
+    def start(self) -> FaultProxy:
+        proxy = self
+
+        class Handler(_Handler):
+            owner = proxy
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server.daemon_threads = True
+        self._server = server
+        self.url = f"http://127.0.0.1:{server.server_address[1]}"
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.server_close()
+        # Kept-alive client connections would otherwise hold their handler threads open.
+        with self._lock:
+            sockets, self._sockets = list(self._sockets), set()
+        for sock in sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._server = None
+
+    def __enter__(self) -> FaultProxy:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # --- decisions -------------------------------------------------------------------------
+
+    def _denied(self, service: str, action: str) -> bool:
+        names = (action, f"{service}:{action}")
+        return any(fnmatch.fnmatchcase(n, p) for p in self.deny_actions for n in names)
+
+    def decide(self, service: str, action: str) -> str:
+        """``throttle``, ``deny``, ``reset`` or ``forward`` for one request."""
+        with self._lock:
+            self.counts["requests"] += 1
+            self.actions[f"{service}:{action}"] += 1
+            # Both draws happen on every request so one seed gives one sequence of faults.
+            throttle = self._random.random() < self.throttle_rate
+            reset = self._random.random() < self.reset_rate
+            if not action:
+                outcome = "forward"  # not an AWS API call (e.g. /moto-api/...)
+            elif throttle:
+                outcome = "throttle"
+            elif self._denied(service, action):
+                outcome = "deny"
+            elif reset:
+                outcome = "reset"
+            else:
+                outcome = "forward"
+            key = {"throttle": "throttled", "deny": "denied", "reset": "reset"}.get(outcome)
+            if key:
+                self.counts[key] += 1
+            return outcome
+
+    def _track(self, sock: socket.socket, add: bool) -> None:
+        with self._lock:
+            if add:
+                self._sockets.add(sock)
+            else:
+                self._sockets.discard(sock)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    owner: FaultProxy
+    # Keep-alive, as botocore expects from AWS; every answer carries a Content-Length.
+    protocol_version = "HTTP/1.1"
+    _upstream: http.client.HTTPConnection | None = None
+
+    def setup(self) -> None:
+        super().setup()
+        self.owner._track(self.connection, True)
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            self.owner._track(self.connection, False)
+            if self._upstream is not None:
+                self._upstream.close()
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib name
+        pass
+
+    def do_POST(self) -> None:
+        self._handle()
+
+    do_GET = do_PUT = do_DELETE = do_HEAD = do_PATCH = do_POST
+
+    def _handle(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        service, action = self._identify(body)
+        if self.owner.latency:
+            time.sleep(self.owner.latency)
+        outcome = self.owner.decide(service, action)
+        if outcome in ("throttle", "deny"):
+            self._answer(*error_response(service, action, outcome))
+        elif outcome == "reset":
+            self._reset()
+        else:
+            self._forward(body)
+
+    def _identify(self, body: bytes) -> tuple[str, str]:
+        scope = _SCOPE.search(self.headers.get("Authorization", ""))
+        service = scope.group(2) if scope else ""
+        form = urllib.parse.parse_qs(body.decode("utf-8", errors="replace"))
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+        action = (form.get("Action") or query.get("Action") or [""])[0]
+        return service, action
+
+    def _answer(self, status: int, headers: dict[str, str], body: bytes) -> None:
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _reset(self) -> None:
+        # SO_LINGER 0 makes close() send RST: the client sees "connection reset by peer".
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.connection.close()
+        self.close_connection = True
+
+    def _forward(self, body: bytes) -> None:
+        key = None
+        if self.owner.replay:
+            scope = _SCOPE.search(self.headers.get("Authorization", ""))
+            where = scope.groups() if scope else ("", "")
+            target = self.headers.get("X-Amz-Target", "")
+            key = (self.command, self.path, *where, target, body.decode("latin-1"))
+            cached = self.owner.replayed.get(key)
+            if cached is not None:
+                self.owner.counts["replayed"] += 1
+                self._relay(*cached)
+                return
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
+        headers["Content-Length"] = str(len(body))
+        for attempt in (1, 2):
+            if self._upstream is None:
+                self._upstream = http.client.HTTPConnection(*self.owner.upstream, timeout=300)
+            try:
+                self._upstream.request(self.command, self.path, body=body, headers=headers)
+                response = self._upstream.getresponse()
+                data = response.read()
+                break
+            except (ConnectionError, http.client.HTTPException):
+                # The upstream closed an idle kept-alive connection: reconnect once.
+                self._upstream.close()
+                self._upstream = None
+                if attempt == 2:
+                    self._answer(502, {"Content-Type": "text/plain"}, b"upstream failed")
+                    return
+        if response.will_close and self._upstream is not None:
+            self._upstream.close()
+            self._upstream = None
+        answer = (response.status, response.reason, response.getheaders(), data)
+        if key is not None and response.status == 200:
+            self.owner.replayed[key] = answer
+        self._relay(*answer)
+
+    def _relay(self, status: int, reason: str, headers: list[tuple[str, str]], data: bytes) -> None:
+        self.send_response_only(status, reason)
+        for name, value in headers:
+            if name.lower() not in _HOP_BY_HOP:
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)

@@ -114,12 +114,13 @@ class ClientPool:
         try:
             base = boto3.Session(profile_name=profile)
         except ProfileNotFound as e:
-            raise ConfigError(f"AWS profile {profile!r} not found in ~/.aws/config") from e
+            raise ConfigError(f"AWS profile {profile!r} not found in the AWS config files") from e
         base.events.register("before-call", read_only_guard)
         home = base.region_name or "us-east-1"
-        sts = base.client(
-            "sts", region_name=home, endpoint_url=self.endpoint_url, config=self.config
-        )
+        # The first call of a run: fail fast (4 attempts, not 10) when the endpoint is wrong
+        # or unreachable, rather than backing off for a minute before saying so.
+        setup = self.config.merge(Config(retries={"total_max_attempts": 4}))
+        sts = base.client("sts", region_name=home, endpoint_url=self.endpoint_url, config=setup)
         if not role_arns:
             ident = _call(sts, "get_caller_identity")
             return [Account(_account_id(ident["Account"]), base, "default credentials")]

@@ -3,6 +3,7 @@ line on stderr and a documented exit code (never a traceback)."""
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
@@ -36,7 +37,9 @@ def main(argv: list[str] | None = None) -> Any:
     except click.exceptions.Exit as e:
         sys.exit(e.exit_code)
     except click.UsageError as e:
-        e.show()
+        # One line, naming the command and where to look.
+        command = e.ctx.command_path if e.ctx else "driftaudit"
+        click.echo(f"{command}: {e.format_message()} (see {command} --help)", err=True)
         sys.exit(EXIT_ERROR)
     except click.ClickException as e:
         e.show()
@@ -50,3 +53,12 @@ def main(argv: list[str] | None = None) -> Any:
     except KeyboardInterrupt:
         click.echo("driftaudit: interrupted; files already written are complete", err=True)
         sys.exit(130)
+    except Exception as e:  # a bug: still one line, the traceback only on request
+        if os.environ.get("DRIFTAUDIT_DEBUG"):
+            raise
+        click.echo(
+            f"driftaudit: internal error: {type(e).__name__}: {e} "
+            "(set DRIFTAUDIT_DEBUG=1 for the traceback, and please report it)",
+            err=True,
+        )
+        sys.exit(EXIT_ERROR)

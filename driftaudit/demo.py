@@ -4,6 +4,7 @@ newcomer sees real output without an AWS account."""
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 from collections.abc import Callable, Iterator
@@ -41,6 +42,8 @@ def emulator() -> Iterator[str]:
         raise ConfigError(
             "the demo needs the embedded AWS emulator: pip install 'driftaudit[demo]'"
         ) from e
+    # The emulator's HTTP server logs every request through werkzeug; the demo shows results.
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
     port = _free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
@@ -67,6 +70,15 @@ def demo_credentials() -> Iterator[None]:
                 os.environ[k] = v
 
 
+def _warm_up(endpoint: str) -> None:
+    """moto 5.2 mutates a dict shared by all EC2 responses on the first DescribeKeyPairs
+    of a server; a concurrent describe then fails with HTTP 500. One call first avoids it."""
+    import boto3
+
+    for region in DEMO_REGIONS:
+        boto3.client("ec2", region_name=region, endpoint_url=endpoint).describe_key_pairs()
+
+
 def run_demo(directory: Path, fmt: str = "yaml", say: Callable[[str], None] = print) -> int:
     """Seed the emulator and snapshot it into ``directory``; returns the snapshot exit code."""
     from driftaudit.aws import ClientPool
@@ -78,6 +90,7 @@ def run_demo(directory: Path, fmt: str = "yaml", say: Callable[[str], None] = pr
         say(f"embedded AWS emulator on {endpoint} (nothing leaves this machine)")
         counts = seed_fleet(endpoint, DEMO_REGIONS, DEMO_INSTANCES)
         say("seeded: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())))
+        _warm_up(endpoint)
         pool = ClientPool(endpoint_url=endpoint)
         accounts = pool.open_accounts(None, ())
         targets = [(a, list(DEMO_REGIONS)) for a in accounts]

@@ -19,6 +19,7 @@ from botocore.exceptions import (
     EndpointConnectionError,
     ReadTimeoutError,
 )
+from botocore.parsers import ResponseParserError
 
 from driftaudit.aws import Account, ClientPool
 from driftaudit.canonical import normalize
@@ -97,6 +98,9 @@ def classify(exc: BaseException, rtype: ResourceType) -> PartFailure:
         return PartFailure("endpoint unreachable", "", type(exc).__name__, str(exc))
     if isinstance(exc, ReadTimeoutError):
         return PartFailure("timed out", "", type(exc).__name__, str(exc))
+    if isinstance(exc, ResponseParserError):
+        # e.g. an emulator's or proxy's HTML error page instead of an AWS response
+        return PartFailure("unreadable response", "", "ResponseParserError", str(exc)[:300])
     if isinstance(exc, ReadOnlyViolation):
         return PartFailure("refused", "", "ReadOnlyViolation", str(exc))
     if isinstance(exc, BotoCoreError):

@@ -96,12 +96,14 @@ def diff(
     result.changes.sort(
         key=lambda c: (-severity_rank(c.severity), c.type, c.account, c.region, c.id)
     )
-    if old.rev not in (EMPTY_TREE,) and new.rev != WORKTREE:
-        result.failed_parts = failed_parts(repo, old.rev, new.rev, paths)
+    if new.rev != WORKTREE:
+        # From the empty tree (a first snapshot): every commit up to ``new`` counts.
+        since = None if old.rev == EMPTY_TREE else old.rev
+        result.failed_parts = failed_parts(repo, since, new.rev, paths)
     return result
 
 
-def failed_parts(repo: Repo, old: str, new: str, paths: list[str]) -> list[str]:
+def failed_parts(repo: Repo, old: str | None, new: str, paths: list[str]) -> list[str]:
     """Failures recorded by ``snapshot --commit`` in the commits of the range."""
     found: list[str] = []
     for _sha, body in repo.log_messages(old, new, paths):

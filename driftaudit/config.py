@@ -18,17 +18,18 @@ def _line_of(node: yaml.Node | None, path: list[Any]) -> int | None:
     line = node.start_mark.line + 1 if node is not None else None
     for part in path:
         if isinstance(node, yaml.MappingNode):
-            nxt = next((v for k, v in node.value if getattr(k, "value", None) == part), None)
+            pair = next(((k, v) for k, v in node.value if getattr(k, "value", None) == part), None)
+            if pair is None:
+                break
+            # The key's line: a block value starts on the line after its key.
+            line, node = pair[0].start_mark.line + 1, pair[1]
         elif (
             isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value)
         ):
-            nxt = node.value[part]
+            node = node.value[part]
+            line = node.start_mark.line + 1
         else:
-            nxt = None
-        if nxt is None:
             break
-        node = nxt
-        line = node.start_mark.line + 1
     return line
 
 
@@ -36,8 +37,46 @@ def _json_path(path: list[Any]) -> str:
     return "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path)
 
 
-def load_yaml_checked(path: Path, schema: str) -> Any:
-    """Parse ``path`` and validate it against ``schemas/<schema>.schema.json``."""
+def line_of(node: yaml.Node | None, path: list[Any]) -> int | None:
+    """1-based line of the YAML node at a JSON path (as deep as the path exists)."""
+    return _line_of(node, path)
+
+
+def json_path(path: list[Any]) -> str:
+    """``$.security_groups[0].ingress`` for ``["security_groups", 0, "ingress"]``."""
+    return _json_path(path)
+
+
+def _duplicate_key(node: yaml.Node | None) -> yaml.Node | None:
+    """The first key repeated within one mapping: PyYAML keeps the last silently, so a second
+    ``ingress:`` would drop the first block without a word."""
+    stack = [node] if node is not None else []
+    while stack:
+        current = stack.pop()
+        if isinstance(current, yaml.MappingNode):
+            seen: set[str] = set()
+            for key, value in current.value:
+                if isinstance(key, yaml.ScalarNode):
+                    if key.value in seen:
+                        return key
+                    seen.add(key.value)
+                stack.append(value)
+        elif isinstance(current, yaml.SequenceNode):
+            stack.extend(current.value)
+    return None
+
+
+def _message(error: Any) -> str:
+    """jsonschema's message, or the schema's own description of what it expects where the
+    message would only say "not valid under any of the given schemas"."""
+    if error.validator in ("anyOf", "oneOf") and error.schema.get("description"):
+        return f"{error.instance!r} is not valid: expected {error.schema['description']}"
+    return str(error.message)
+
+
+def load_yaml_document(path: Path, schema: str) -> tuple[Any, yaml.Node | None]:
+    """Parse ``path``, validate it against ``schemas/<schema>.schema.json``, and return the
+    data with its YAML node tree (for :func:`line_of` in later, semantic checks)."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
@@ -51,11 +90,28 @@ def load_yaml_checked(path: Path, schema: str) -> Any:
         raise ConfigError(f"{path}{line}: YAML syntax error: {e.problem or e}") from e
     except yaml.YAMLError as e:
         raise ConfigError(f"{path}: YAML error: {e}") from e
+    duplicate = _duplicate_key(node)
+    if duplicate is not None:
+        at = duplicate.start_mark.line + 1
+        raise ConfigError(f"{path}:{at}: duplicate key {duplicate.value!r}")
+    if data is None:
+        data = {}  # an empty file, or only comments: nothing configured yet
     errors = list(validator(schema).iter_errors(data))
     if errors:
         first = best_match(errors)
         where = list(first.absolute_path)
+        if first.validator == "additionalProperties" and isinstance(first.instance, dict):
+            # Point at the unexpected key (a typo), not at the mapping that holds it.
+            known = first.schema.get("properties", {})
+            extra = next((k for k in first.instance if k not in known), None)
+            if extra is not None:
+                where.append(extra)
         at = _line_of(node, where) or 1
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        raise ConfigError(f"{path}:{at}: {_json_path(where)}: {first.message}{more}")
-    return data
+        raise ConfigError(f"{path}:{at}: {_json_path(where)}: {_message(first)}{more}")
+    return data, node
+
+
+def load_yaml_checked(path: Path, schema: str) -> Any:
+    """Parse ``path`` and validate it against ``schemas/<schema>.schema.json``."""
+    return load_yaml_document(path, schema)[0]

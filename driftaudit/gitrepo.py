@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -167,6 +168,14 @@ class Repo:
     def commit_paths(self, paths: Sequence[str], message: str) -> str | None:
         """Commit exactly the changes under ``pathspec``; None when there are none."""
         self.add(paths)
+        # git add skips files a .gitignore matches without a word: "nothing changed" would
+        # then hide snapshot files that were never committed.
+        ignored = self.out("ls-files", "--others", "--ignored", "--exclude-standard", "--", *paths)
+        if ignored:
+            raise GitError(
+                f"{ignored.splitlines()[0]} is ignored by git (.gitignore or info/exclude): "
+                "snapshot files must be committable"
+            )
         staged = self.git("diff", "--cached", "--quiet", "--", *paths, check=False)
         if staged.returncode == 0:
             return None
@@ -188,9 +197,13 @@ class Repo:
             return []
         return ["-c", "user.name=driftaudit", "-c", "user.email=driftaudit@localhost"]
 
-    def log_messages(self, old: str, new: str, paths: Sequence[str]) -> Iterator[tuple[str, str]]:
-        """(commit, full message) for commits in old..new touching pathspec."""
-        raw = self.out("log", "-z", "--format=%H%n%B", f"{old}..{new}", "--", *paths)
+    def log_messages(
+        self, old: str | None, new: str, paths: Sequence[str]
+    ) -> Iterator[tuple[str, str]]:
+        """(commit, full message) for commits in old..new (all up to new if old is None)
+        touching pathspec."""
+        span = f"{old}..{new}" if old else new
+        raw = self.out("log", "-z", "--format=%H%n%B", span, "--", *paths)
         for rec in raw.split("\0"):
             if rec.strip():
                 sha, _, body = rec.strip("\n").partition("\n")
@@ -198,7 +211,7 @@ class Repo:
 
 
 class _TempIndex:
-    """A throw-away index holding HEAD plus the working tree under pathspec: lets plumbing
+    """A throw-away index holding the working tree under pathspec: lets plumbing
     compare the working tree (untracked files included) without touching the user's index."""
 
     def __init__(self, repo: Repo, paths: Sequence[str]) -> None:
@@ -208,7 +221,14 @@ class _TempIndex:
     def __enter__(self) -> dict[str, str]:
         self.dir = tempfile.TemporaryDirectory(prefix="driftaudit-index-")
         env = {"GIT_INDEX_FILE": str(Path(self.dir.name) / "index")}
-        if self.repo.has_commits():
+        user_index = self.repo.root / self.repo.out("rev-parse", "--git-path", "index").strip()
+        if user_index.is_file():
+            # A copy keeps the index's stat cache, so the add below re-reads only files whose
+            # stat changed (from HEAD's tree it hashes every file: 0.1 s at 10,000). copy2
+            # keeps the mtime git's racy-clean check relies on. Either way the add makes
+            # every entry under pathspec match the working tree, and nothing else is compared.
+            shutil.copy2(user_index, env["GIT_INDEX_FILE"])
+        elif self.repo.has_commits():
             self.repo.git("read-tree", "HEAD", env=env)
         self.repo.add(self.paths, env=env)
         return env
@@ -278,9 +298,10 @@ def open_repo(directory: Path, create: bool = False) -> tuple[Repo, str]:
     With ``create``, a directory in no repository gets ``git init``.
     """
     directory = directory.resolve()
-    probe = Repo(directory if directory.is_dir() else directory.parent)
-    if not probe.root.is_dir():
-        raise GitError(f"{directory} does not exist")
+    # Not the parent's repository instead: a mistyped -C would diff nothing and pass a gate.
+    if not directory.is_dir():
+        raise GitError(f"{directory} does not exist or is not a directory")
+    probe = Repo(directory)
     proc = probe.git("rev-parse", "--show-toplevel", check=False)
     if proc.returncode != 0:
         if not create:

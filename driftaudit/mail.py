@@ -87,7 +87,13 @@ def send(msg: EmailMessage, settings: SmtpSettings) -> None:
             if isinstance(e.smtp_error, bytes)
             else e.smtp_error
         )
-        raise MailError(f"SMTP {where} refused the message: {e.smtp_code} {text}") from e
+        # A bad password is not a refused message: say which one the server turned down.
+        what = (
+            f"the login of {settings.user!r}"
+            if isinstance(e, smtplib.SMTPAuthenticationError)
+            else "the message"
+        )
+        raise MailError(f"SMTP {where} refused {what}: {e.smtp_code} {text}") from e
     except smtplib.SMTPException as e:
         raise MailError(f"SMTP {where}: {e}") from e
     except OSError as e:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +23,10 @@ from driftaudit.snapshot import Part, document
 # climb out of a directory, hide a file, or mean something else on another OS.
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$")
 TEMP_PREFIX = ".tmp-driftaudit-"
+#: Files of one part written at once. Each write waits on its fsync; concurrent fsyncs share
+#: the filesystem's journal commits. Measured on ext4: 3,000 files took 3.5-8.6 s one by one,
+#: 0.8-1.7 s on 16 threads (the fsync of 11,000 files dominated a 3,000-instance snapshot).
+WRITE_THREADS = 16
 
 
 @dataclass
@@ -86,13 +91,18 @@ def write_part(root: Path, part: Part, files: dict[str, bytes]) -> WriteStats:
                 existing[p.name] = p
     elif files:
         directory.mkdir(parents=True, exist_ok=True)
+    changed: list[tuple[Path, bytes]] = []
     for name, data in sorted(files.items()):
         path = directory / name
         if name in existing and _same_bytes(path, data):
             stats.unchanged += 1
-            continue
-        atomic_write(path, data)
-        stats.written += 1
+        else:
+            changed.append((path, data))
+    if changed:
+        with ThreadPoolExecutor(max_workers=min(WRITE_THREADS, len(changed))) as pool:
+            # list() re-raises the first failed write here, as a plain loop would.
+            list(pool.map(lambda item: atomic_write(*item), changed))
+        stats.written += len(changed)
     for name, path in sorted(existing.items()):
         if name not in files:
             path.unlink()

@@ -215,6 +215,9 @@ class _Handler(BaseHTTPRequestHandler):
     owner: FaultProxy
     # Keep-alive, as botocore expects from AWS; every answer carries a Content-Length.
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes; with Nagle on, the client's delayed ACK holds
+    # the body back about 40 ms per answer (measured: +35 ms on every request).
+    disable_nagle_algorithm = True
     _upstream: http.client.HTTPConnection | None = None
 
     def setup(self) -> None:

@@ -1,0 +1,173 @@
+"""Helpers for the change-detection tests: canonical snapshot documents built from plain
+data, written with driftaudit's own writer, committed with real git at chosen dates, and
+the CLI run in-process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from driftaudit.canonical import normalize
+from driftaudit.collectors import REGISTRY
+from driftaudit.snapshot import Part, document
+from driftaudit.store import render_part, write_part
+
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+IDENTITY = {
+    "GIT_AUTHOR_NAME": "driftaudit tests",
+    "GIT_AUTHOR_EMAIL": "tests@localhost",
+    "GIT_COMMITTER_NAME": "driftaudit tests",
+    "GIT_COMMITTER_EMAIL": "tests@localhost",
+}
+
+
+def isolate_git(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, identity: bool = True) -> None:
+    """git sees no user or system config, no repository above tmp_path, no preset dates."""
+    for name in (
+        "GIT_DIR",
+        "GIT_WORK_TREE",
+        "GIT_INDEX_FILE",
+        "GIT_AUTHOR_DATE",
+        "GIT_COMMITTER_DATE",
+        "EMAIL",
+        *IDENTITY,
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))
+    if identity:
+        for name, value in IDENTITY.items():
+            monkeypatch.setenv(name, value)
+
+
+def git(cwd: Path, *args: str, date: str | None = None) -> str:
+    env = dict(os.environ)
+    if date:
+        env["GIT_AUTHOR_DATE"] = env["GIT_COMMITTER_DATE"] = date
+    proc = subprocess.run(
+        ["git", *args], cwd=cwd, env=env, capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0, f"git {' '.join(args)}: {proc.stderr}"
+    return proc.stdout
+
+
+def init_repo(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    git(path, "init", "-q")
+    return path
+
+
+def commit_all(repo: Path, message: str, date: str | None = None) -> str:
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", message, date=date)
+    return git(repo, "rev-parse", "HEAD").strip()
+
+
+# --- plain resources, normalized the way a snapshot would write them -------------------------
+
+
+def rule(
+    direction: str,
+    protocol: str,
+    source: str,
+    ports: tuple[int, int] | None = None,
+    description: str | None = None,
+) -> dict[str, Any]:
+    source_type = "group" if source.startswith("sg-") else "cidr6" if ":" in source else "cidr"
+    out: dict[str, Any] = {
+        "Direction": direction,
+        "Protocol": protocol,
+        "SourceType": source_type,
+        "Source": source,
+    }
+    if ports is not None:
+        out["FromPort"], out["ToPort"] = ports
+    if description:
+        out["Description"] = description
+    return out
+
+
+def security_group(
+    gid: str, name: str, rules: Iterable[dict[str, Any]] = (), tags: dict[str, str] | None = None
+) -> dict[str, Any]:
+    return {
+        "GroupId": gid,
+        "GroupName": name,
+        "Description": f"{name} group",
+        "VpcId": "vpc-0a1b2c3d",
+        "OwnerId": ACCOUNT,
+        "Rules": list(rules),
+        "Tags": dict(tags or {}),
+    }
+
+
+def instance(
+    iid: str,
+    itype: str = "t3.micro",
+    state: str = "running",
+    groups: Iterable[str] = (),
+    tags: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    return {
+        "InstanceId": iid,
+        "InstanceType": itype,
+        "ImageId": "ami-12c6146b",
+        "State": {"Name": state},
+        "SecurityGroups": [{"GroupId": g, "GroupName": g.replace("sg-", "name-")} for g in groups],
+        "Tags": dict(tags or {}),
+    }
+
+
+def volume(vid: str, size: int = 8, tags: dict[str, str] | None = None) -> dict[str, Any]:
+    return {
+        "VolumeId": vid,
+        "Size": size,
+        "VolumeType": "gp3",
+        "State": "available",
+        "Tags": dict(tags or {}),
+    }
+
+
+def doc(rtype: str, resource: dict[str, Any], region: str = REGION) -> dict[str, Any]:
+    """The document of one snapshot file, canonical as ``snapshot`` writes it."""
+    canonical = normalize(resource, REGISTRY[rtype].spec)
+    rid = REGISTRY[rtype].id_of(canonical)
+    return document(Part(ACCOUNT, region, rtype), rid, canonical)
+
+
+def write(
+    root: Path, rtype: str, resources: Iterable[dict[str, Any]], region: str = REGION
+) -> None:
+    """Make ``root/<account>/<region>/<rtype>/`` hold exactly these resources."""
+    part = Part(ACCOUNT, region, rtype)
+    spec, id_of = REGISTRY[rtype].spec, REGISTRY[rtype].id_of
+    canonical = [normalize(r, spec) for r in resources]
+    write_part(root, part, render_part(part, {id_of(r): r for r in canonical}, "yaml"))
+
+
+def file_of(root: Path, rtype: str, rid: str, region: str = REGION) -> Path:
+    return root / ACCOUNT / region / rtype / f"{rid}.yaml"
+
+
+# --- the CLI, in-process ---------------------------------------------------------------------
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """(exit code, stdout, stderr) of ``driftaudit ARGS``."""
+    from driftaudit.cli import main
+
+    capsys.readouterr()
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as e:
+        code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+    out, err = capsys.readouterr()
+    return code, out, err

@@ -12,7 +12,7 @@ import yaml
 
 from driftaudit.canonical import format_of, loads
 from driftaudit.differ import Change, compare, severity_rank
-from driftaudit.gitrepo import WORKTREE, Repo, snapshot_paths
+from driftaudit.gitrepo import WORKTREE, Entry, Repo, snapshot_paths
 from driftaudit.severity import Rules, classify
 
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # git's well-known empty tree
@@ -75,15 +75,16 @@ def diff(
         for e in repo.changed(old.rev, new.rev, paths)
         if not types or type_of(e.path, rel) in types
     ]
+    entries = pair_format_switches(entries)
     blobs = repo.read_blobs([b for e in entries for b in (e.old, e.new) if b])
     for entry in entries:
         docs: list[dict[str, Any] | None] = []
         broken = False
-        for blob in (entry.old, entry.new):
+        for blob, where in ((entry.old, entry.old_path or entry.path), (entry.new, entry.path)):
             if blob is None:
                 docs.append(None)
                 continue
-            doc, problem = parse_document(blobs[blob], entry.path)
+            doc, problem = parse_document(blobs[blob], where)
             if problem:
                 result.unreadable.append(problem)
                 broken = True
@@ -99,14 +100,30 @@ def diff(
     if new.rev != WORKTREE:
         # From the empty tree (a first snapshot): every commit up to ``new`` counts.
         since = None if old.rev == EMPTY_TREE else old.rev
-        result.failed_parts = failed_parts(repo, since, new.rev, paths)
+        result.failed_parts = failed_parts(repo, since, new.rev)
     return result
 
 
-def failed_parts(repo: Repo, old: str | None, new: str, paths: list[str]) -> list[str]:
+def pair_format_switches(entries: list[Entry]) -> list[Entry]:
+    """A resource whose file went from .yaml to .json (``-f json``) is the same resource:
+    pair the removed and the added file so content decides, not the extension."""
+    removed = {e.path.rsplit(".", 1)[0]: e for e in entries if e.new is None}
+    added = {e.path.rsplit(".", 1)[0]: e for e in entries if e.old is None}
+    both = removed.keys() & added.keys()
+    out = [e for e in entries if e.path.rsplit(".", 1)[0] not in both]
+    out += [
+        Entry(added[stem].path, removed[stem].old, added[stem].new, removed[stem].path)
+        for stem in sorted(both)
+    ]
+    return out
+
+
+def failed_parts(repo: Repo, old: str | None, new: str) -> list[str]:
     """Failures recorded by ``snapshot --commit`` in the commits of the range."""
     found: list[str] = []
-    for _sha, body in repo.log_messages(old, new, paths):
+    # No path limit: a partial snapshot that changed nothing else is an empty commit, which
+    # touches no path but still records its failures.
+    for _sha, body in repo.log_messages(old, new, ()):
         for line in body.splitlines():
             if line.startswith(FAILED_TRAILER):
                 item = line[len(FAILED_TRAILER) :].strip()

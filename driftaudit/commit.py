@@ -30,5 +30,7 @@ def commit_snapshot(
     failed = [f"{p.account}/{p.region}/{p.type} {f.describe()}" for p, f in outcome.failed]
     files = len(repo.tree_entries(WORKTREE, paths)) if initial else outcome.resources
     message = commit_message(result.changes, files, failed, initial)
-    sha = repo.commit_paths(paths, message)
+    # A partial snapshot is committed even when nothing else changed: its failures are
+    # on record, so later reports and history know that part was not read then.
+    sha = repo.commit_paths(paths, message, allow_empty=bool(failed))
     return CommitResult(sha, message, len(result.changes))

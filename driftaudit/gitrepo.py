@@ -19,7 +19,13 @@ from pathlib import Path
 
 from driftaudit.errors import DriftauditError
 
-WORKTREE = "WORKTREE"  # the working tree, as a pseudo-revision
+WORKTREE = "WORKTREE"
+NOW_WORDS = (
+    "now",
+    "today",
+    "0 days ago",
+    "0 seconds ago",
+)  # the working tree, as a pseudo-revision
 
 
 class GitError(DriftauditError):
@@ -33,6 +39,7 @@ class Entry:
     path: str  # relative to the repository root, '/'-separated
     old: str | None
     new: str | None
+    old_path: str | None = None  # where the old blob lived, when not at ``path``
 
 
 class Repo:
@@ -83,11 +90,29 @@ class Repo:
             raise GitError(f"unknown revision {rev!r} in {self.root}")
         return proc.stdout.decode().strip()
 
+    def parse_when(self, when: str) -> int:
+        """Seconds since the epoch for "7 days ago", "yesterday", an ISO date... as git reads
+        them. git quietly reads nonsense as "now" and overflows before 1970: both are errors."""
+        out = self.out("rev-parse", f"--since={when}", f"--since={NOW_WORDS[0]}").split()
+        try:
+            when_s, now_s = (int(line.partition("=")[2]) for line in out)
+        except ValueError as e:
+            raise GitError(f"cannot read {when!r} as a time") from e
+        if when_s > now_s + 86400 * 366 * 100 or when_s <= 0:
+            raise GitError(f"{when!r} is out of range (before 1970?)")
+        if when_s == now_s and when.strip().lower() not in NOW_WORDS:
+            raise GitError(
+                f"cannot read {when!r} as a time "
+                '(try an ISO date like 2026-11-20T10:00:00Z, or "7 days ago")'
+            )
+        return when_s
+
     def as_of(self, when: str, paths: Sequence[str]) -> str:
         """The last commit touching ``pathspec`` at or before ``when`` ("7 days ago", ISO)."""
         if not self.has_commits():
             raise GitError(f"{self.root} has no snapshot commits yet")
-        sha = self.out("rev-list", "-1", f"--before={when}", "HEAD", "--", *paths).strip()
+        epoch = self.parse_when(when)
+        sha = self.out("rev-list", "-1", f"--before=@{epoch}", "HEAD", "--", *paths).strip()
         if not sha:
             first = self.out("log", "--reverse", "--format=%cI", "HEAD", "--", *paths).split()
             since = f"; the first snapshot is from {first[0]}" if first else ""
@@ -165,8 +190,11 @@ class Repo:
 
     # --- committing -------------------------------------------------------------------
 
-    def commit_paths(self, paths: Sequence[str], message: str) -> str | None:
-        """Commit exactly the changes under ``pathspec``; None when there are none."""
+    def commit_paths(
+        self, paths: Sequence[str], message: str, allow_empty: bool = False
+    ) -> str | None:
+        """Commit exactly the changes under ``pathspec``; None when there are none (unless
+        ``allow_empty``: a snapshot whose failures must be on record)."""
         self.add(paths)
         # git add skips files a .gitignore matches without a word: "nothing changed" would
         # then hide snapshot files that were never committed.
@@ -177,9 +205,10 @@ class Repo:
                 "snapshot files must be committable"
             )
         staged = self.git("diff", "--cached", "--quiet", "--", *paths, check=False)
-        if staged.returncode == 0:
+        if staged.returncode == 0 and not allow_empty:
             return None
-        args = ["commit", "-q", "--no-verify", "-F", "-", "--only", "--", *paths]
+        empty = ["--allow-empty"] if staged.returncode == 0 else []
+        args = ["commit", "-q", "--no-verify", *empty, "-F", "-", "--only", "--", *paths]
         self.git(*self._identity(), *args, input=message.encode("utf-8"))
         return self.out("rev-parse", "HEAD").strip()
 
@@ -203,7 +232,8 @@ class Repo:
         """(commit, full message) for commits in old..new (all up to new if old is None)
         touching pathspec."""
         span = f"{old}..{new}" if old else new
-        raw = self.out("log", "-z", "--format=%H%n%B", span, "--", *paths)
+        limit = ["--", *paths] if paths else []
+        raw = self.out("log", "-z", "--format=%H%n%B", span, *limit)
         for rec in raw.split("\0"):
             if rec.strip():
                 sha, _, body = rec.strip("\n").partition("\n")

@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -132,61 +133,138 @@ _AMBIGUOUS = re.compile(
     )$""",
     re.VERBOSE,
 )
-# Characters that YAML treats as line breaks or that PyYAML would emit raw.
-_SPECIAL_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff\ud800-\udfff]")
+# Plain (unquoted) only for plainly safe text: ids, names, CIDRs, ARNs, words with spaces.
+# Everything else is double-quoted, so no reader can take it for anything but that string.
+_PLAIN = re.compile(r"[A-Za-z0-9_/$.][A-Za-z0-9_ /$.@:+=()-]*")
+# Characters JSON leaves raw but YAML treats as line breaks, BOM or non-printable.
+_YAML_ESCAPE = re.compile("[\x7f-\x9f\u2028\u2029\ufeff\ud800-\udfff]")
+# YAML readers refuse simple (implicit) keys longer than 1024 characters.
+_LONG_KEY = 1000
 
 
-class _Dumper(yaml.CSafeDumper if hasattr(yaml, "CSafeDumper") else yaml.SafeDumper):  # type: ignore[misc]
-    pass
+def _quoted(text: str) -> str:
+    body = json.dumps(text, ensure_ascii=False)
+    return _YAML_ESCAPE.sub(lambda m: f"\\u{ord(m.group()):04x}", body)
 
 
-def _represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
-    if not data or "\n" in data or _AMBIGUOUS.match(data) or _SPECIAL_CHARS.search(data):
-        return dumper.represent_scalar("tag:yaml.org,2002:str", data, style='"')
-    return dumper.represent_scalar("tag:yaml.org,2002:str", data)
+def _yaml_str(text: str) -> str:
+    if (
+        _PLAIN.fullmatch(text)
+        and not text.endswith((" ", ":"))
+        and ": " not in text
+        and not _AMBIGUOUS.match(text)
+    ):
+        return text
+    return _quoted(text)
 
 
-def _represent_line(dumper: yaml.SafeDumper, data: Line) -> yaml.MappingNode:
-    return dumper.represent_mapping("tag:yaml.org,2002:map", sorted(data.items()), flow_style=True)
+def _yaml_scalar(value: Any) -> str:
+    if isinstance(value, str):
+        return _yaml_str(value)
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if value != value:
+            return ".nan"
+        if value in (float("inf"), float("-inf")):
+            return ".inf" if value > 0 else "-.inf"
+        text = repr(value)
+        # YAML 1.1 (PyYAML) reads 1e-05 as a string: give the mantissa a dot.
+        if "e" in text and "." not in text.split("e")[0]:
+            text = text.replace("e", ".0e", 1)
+        return text
+    return _quoted(str(value))
 
 
-_Dumper.add_representer(str, _represent_str)
-_Dumper.add_representer(Line, _represent_line)
+def _yaml_key(key: Any, pad: str) -> str:
+    """``key:``, or for a very long key the explicit form ``? key`` / ``:``."""
+    text = _yaml_scalar(str(key))
+    if len(text) > _LONG_KEY:
+        return f"{pad}? {text}\n{pad}:"
+    return f"{pad}{text}:"
+
+
+def _yaml_flow(item: Any) -> str:
+    """A value in flow style (one line): ``{k: v, ...}``, ``[a, b]`` or a scalar."""
+    if isinstance(item, Mapping):
+        pairs = (f"{_yaml_scalar(k)}: {_yaml_flow(item[k])}" for k in sorted(item))
+        return "{" + ", ".join(pairs) + "}"
+    if isinstance(item, list):
+        return "[" + ", ".join(_yaml_flow(i) for i in item) + "]"
+    return _yaml_scalar(item)
+
+
+def _yaml_block(value: Any, level: int, out: list[str]) -> None:
+    """Append the lines of a non-empty mapping or list at ``level`` spaces."""
+    pad = " " * level
+    if isinstance(value, Mapping):
+        for key in sorted(value):
+            head = _yaml_key(key, pad)
+            item = value[key]
+            if isinstance(item, (Mapping, list)) and item and not isinstance(item, Line):
+                out.append(head)
+                _yaml_block(item, level + 2 if isinstance(item, Mapping) else level, out)
+            else:
+                out.append(f"{head} {_yaml_inline(item)}")
+        return
+    for item in value:
+        if isinstance(item, Line) or not isinstance(item, (Mapping, list)) or not item:
+            out.append(f"{pad}- {_yaml_inline(item)}")
+        elif isinstance(item, Mapping):
+            lines: list[str] = []
+            _yaml_block(item, level + 2, lines)
+            out.append(f"{pad}- {lines[0][level + 2 :]}")
+            out.extend(lines[1:])
+        else:
+            out.append(f"{pad}-")
+            _yaml_block(item, level + 2, out)
+
+
+def _yaml_inline(value: Any) -> str:
+    if isinstance(value, Line):
+        return _yaml_flow(value)
+    if isinstance(value, Mapping):
+        return "{}"
+    if isinstance(value, list):
+        return "[]"
+    return _yaml_scalar(value)
 
 
 def _dump_yaml(value: Any) -> str:
-    return yaml.dump(
-        value,
-        Dumper=_Dumper,
-        sort_keys=True,
-        default_flow_style=False,
-        allow_unicode=True,
-        indent=2,
-        width=1 << 20,
-    )
+    if isinstance(value, (Mapping, list)) and value and not isinstance(value, Line):
+        lines: list[str] = []
+        _yaml_block(value, 0, lines)
+        return "\n".join(lines) + "\n"
+    return _yaml_inline(value) + "\n"
 
 
 # --- JSON ------------------------------------------------------------------------------
 
 
-def _dump_json(value: Any, level: int = 0) -> str:
-    pad = "  " * (level + 1)
-    if isinstance(value, Line):
-        return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(", ", ": "))
-    if isinstance(value, Mapping):
-        if not value:
-            return "{}"
-        inner = ",\n".join(
-            f"{pad}{json.dumps(k, ensure_ascii=False)}: {_dump_json(value[k], level + 1)}"
-            for k in sorted(value)
-        )
-        return "{\n" + inner + "\n" + "  " * level + "}"
-    if isinstance(value, list):
-        if not value:
-            return "[]"
-        inner = ",\n".join(pad + _dump_json(v, level + 1) for v in value)
-        return "[\n" + inner + "\n" + "  " * level + "]"
-    return json.dumps(value, ensure_ascii=False)
+def _dump_json(value: Any) -> str:
+    """json.dumps (indent 2, sorted keys), with each :class:`Line` on one line: lines are
+    swapped for placeholder strings (with a per-call nonce no data can contain), then back."""
+    lines: list[str] = []
+    nonce = uuid.uuid4().hex
+
+    def swap(v: Any) -> Any:
+        if isinstance(v, Line):
+            lines.append(json.dumps(v, sort_keys=True, ensure_ascii=False, separators=(", ", ": ")))
+            return f"{nonce}:{len(lines) - 1}"
+        if isinstance(v, Mapping):
+            return {k: swap(i) for k, i in v.items()}
+        if isinstance(v, list):
+            return [swap(i) for i in v]
+        return v
+
+    text = json.dumps(swap(value), sort_keys=True, ensure_ascii=False, indent=2)
+    if not lines:
+        return text
+    return re.sub(f'"{nonce}:(\\d+)"', lambda m: lines[int(m.group(1))], text)
 
 
 def dumps(value: Any, fmt: str = "yaml") -> bytes:

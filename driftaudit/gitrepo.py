@@ -19,13 +19,13 @@ from pathlib import Path
 
 from driftaudit.errors import DriftauditError
 
-WORKTREE = "WORKTREE"
+WORKTREE = "WORKTREE"  # the working tree, as a pseudo-revision
 NOW_WORDS = (
     "now",
     "today",
     "0 days ago",
     "0 seconds ago",
-)  # the working tree, as a pseudo-revision
+)
 
 
 class GitError(DriftauditError):

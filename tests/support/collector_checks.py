@@ -97,7 +97,8 @@ def build_checked(rtype: ResourceType, raw: list[Raw]) -> dict[str, Raw]:
         assert set(files) == {f"{rid}.{fmt}" for rid in resources}
         for data in files.values():
             doc = loads(data, fmt)
-            assert document_errors(doc) == []
+            problems = document_errors(doc)
+            assert problems == [], (problems, data.decode()[:3000])
             assert doc["resource"] == resources[doc["id"]]
     shuffled = build_resources(rtype, reverse_lists(raw))
     assert {k: dumps(v) for k, v in shuffled.items()} == {k: dumps(v) for k, v in resources.items()}

@@ -1,0 +1,48 @@
+"""``driftaudit validate``: the pre-review check of snapshot files (and a pre-commit hook)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from driftaudit.errors import EXIT_ERROR, EXIT_OK
+
+EPILOG = """\b
+Example:
+  driftaudit validate                       # every snapshot file under .
+  driftaudit validate snapshots/123456789012/us-east-1/security_groups/sg-0abc.yaml
+  pre-commit run driftaudit-validate --all-files
+
+\b
+Checks that each file parses, matches its JSON Schema, is in canonical form (byte for byte
+what driftaudit writes), sits at <account>/<region>/<type>/<id>.<ext> as its content says,
+and holds nothing secret-looking (access key ids, secret keys, private keys, user data).
+In directories only files under a 12-digit account directory are checked; .git,
+.driftaudit and other hidden directories are skipped.
+
+\b
+Exit codes: 0 every file passes, 1 any problem (one "file:line: problem" line each).
+"""
+
+
+@click.command(epilog=EPILOG)
+@click.argument(
+    "paths",
+    nargs=-1,
+    metavar="[PATH ...]",
+    type=click.Path(exists=True, path_type=Path),
+)
+@click.option("-q", "--quiet", is_flag=True, help="No summary line on stderr.")
+def validate(paths: tuple[Path, ...], quiet: bool) -> None:
+    """Check committed snapshot files before review (default: everything under .)."""
+    from driftaudit.validate import validate as run
+
+    files, problems = run(paths or (Path("."),), lambda p: click.echo(str(p)))
+    if not quiet:
+        if files == 0:
+            click.echo("driftaudit: no snapshot files to check", err=True)
+        else:
+            click.echo(f"driftaudit: {files} file(s) checked, {problems} problem(s)", err=True)
+    sys.exit(EXIT_ERROR if problems else EXIT_OK)

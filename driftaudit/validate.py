@@ -1,0 +1,362 @@
+"""The pre-review check of committed snapshot files (``driftaudit validate``).
+
+A snapshot file passes when it parses, its envelope and resource match their JSON Schemas,
+its bytes are exactly what driftaudit would write for its content (canonical form), it sits
+at the path its content implies (``<account>/<region>/<type>/<id>.<ext>``) and it holds
+nothing secret-looking. Every problem is one ``file:line: problem``.
+
+:func:`check_bytes` is pure; only :func:`find_files` and :func:`check_file` touch the disk.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jsonschema import ValidationError
+
+from driftaudit.canonical import dumps, format_of, loads, normalize
+from driftaudit.collectors import REGISTRY
+from driftaudit.schemas import validator
+
+#: Extensions of files that may be snapshots. driftaudit writes .yaml and .json only; a
+#: .yml under an account directory is checked so that its wrong name is reported.
+EXTENSIONS = (".yaml", ".json", ".yml")
+#: A snapshot file lives under a directory named by a 12-digit AWS account id; other YAML or
+#: JSON in the repository (baselines, CI files, driftaudit.yaml) is not a snapshot.
+ACCOUNT_DIR = re.compile(r"^[0-9]{12}$")
+MAX_MESSAGE = 200
+SECRET_KEY_PROBLEM = 'looks like a secret access key (40 base64 characters beside "secret")'
+
+# --- secret-looking content -----------------------------------------------------------
+
+# Access key ids: AKIA (long-term) and ASIA (temporary). Other AWS unique-id prefixes (AIPA
+# instance profiles, AROA roles) name things and are not credentials: instances carry them.
+_ACCESS_KEY_ID = re.compile(r"(?<![A-Z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Z0-9])")
+_PRIVATE_KEY = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----")
+_SECRET_WORD = re.compile(r"secret", re.IGNORECASE)
+# A secret access key is 40 base64 characters; requiring both letter cases leaves out hex
+# digests (a 40-character SHA-1 is lower-case only).
+_SECRET_VALUE = re.compile(r"(?<![A-Za-z0-9/+])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])")
+_BASE64_RUN = re.compile(r"(?<![A-Za-z0-9/+])[A-Za-z0-9/+]{16,}={0,2}")
+# How user data starts once decoded: scripts, cloud-init, gzip, MIME multi-part, Windows.
+_USER_DATA_MAGIC = (
+    b"#!",
+    b"#cloud-",
+    b"#include",
+    b"#part-handler",
+    b"#upstart-job",
+    b"\x1f\x8b",
+    b"Content-Type:",
+    b"MIME-Version:",
+    b"<powershell>",
+    b"<script>",
+    b"<persist>",
+)
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    file: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.message}"
+
+
+def _line_at(text: str, offset: int) -> int:
+    return text.count("\n", 0, offset) + 1
+
+
+def _looks_like_user_data(token: str) -> bool:
+    head = token.rstrip("=")[:64]
+    head = head[: len(head) - len(head) % 4]
+    try:
+        decoded = base64.b64decode(head, validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return decoded.startswith(_USER_DATA_MAGIC)
+
+
+def secret_findings(text: str) -> list[tuple[int, str]]:
+    """(line, problem) for everything secret-looking in a file's text. The secret itself is
+    never repeated in the message: it would end up in CI logs."""
+    found: list[tuple[int, str]] = []
+    for m in _ACCESS_KEY_ID.finditer(text):
+        found.append(
+            (_line_at(text, m.start()), f"looks like an AWS access key id ({m.group()[:4]}...)")
+        )
+    for m in _PRIVATE_KEY.finditer(text):
+        found.append((_line_at(text, m.start()), f"holds a private key block ({m.group()})"))
+    for number, line in enumerate(text.split("\n"), 1):
+        if not _SECRET_WORD.search(line):
+            continue
+        for m in _SECRET_VALUE.finditer(line):
+            value = m.group()
+            if re.search("[a-z]", value) and re.search("[A-Z]", value):
+                found.append((number, SECRET_KEY_PROBLEM))
+                break
+    for m in _BASE64_RUN.finditer(text):
+        if _looks_like_user_data(m.group()):
+            found.append((_line_at(text, m.start()), "holds base64 user data"))
+    return found
+
+
+# --- locating a JSON path in the file ------------------------------------------------------
+
+
+def _compose(text: str) -> yaml.Node | None:
+    loader = yaml.CSafeLoader if hasattr(yaml, "CSafeLoader") else yaml.SafeLoader
+    try:
+        # JSON as driftaudit writes it is also YAML, so one composer gives lines for both.
+        return yaml.compose(text, Loader=loader)
+    except yaml.YAMLError:
+        return None
+
+
+class Locator:
+    """Line numbers of the keys and list items of one file, composed only when asked."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._lines: dict[tuple[Any, ...], int] | None = None
+
+    def _walk(
+        self, node: yaml.Node, path: tuple[Any, ...]
+    ) -> Iterator[tuple[tuple[Any, ...], int]]:
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                sub = (*path, str(key.value))
+                yield sub, key.start_mark.line + 1
+                yield from self._walk(value, sub)
+        elif isinstance(node, yaml.SequenceNode):
+            for index, value in enumerate(node.value):
+                sub = (*path, index)
+                yield sub, value.start_mark.line + 1
+                yield from self._walk(value, sub)
+
+    def line(self, path: Sequence[Any]) -> int:
+        """The line of ``path`` (keys and indexes), or of its deepest part that exists."""
+        if self._lines is None:
+            root = _compose(self.text)
+            self._lines = dict(self._walk(root, ())) if root is not None else {}
+        best = 1
+        prefix: tuple[Any, ...] = ()
+        for part in path:
+            prefix = (*prefix, part if isinstance(part, int) else str(part))
+            if prefix not in self._lines:
+                break
+            best = self._lines[prefix]
+        return best
+
+
+# --- the checks ---------------------------------------------------------------------------
+
+
+def _json_path(parts: Sequence[Any]) -> str:
+    return "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts)
+
+
+def _short(text: str) -> str:
+    """A message of bounded length with nothing secret-looking in it: schema messages and
+    canonical-form lines quote file content, and they end up in CI logs."""
+    text = _ACCESS_KEY_ID.sub(lambda m: m.group()[:4] + "*" * 16, text)
+    text = _SECRET_VALUE.sub("*" * 40, text)
+    return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 3] + "..."
+
+
+def _forbidden(schema: Any) -> list[str]:
+    """Property names a ``not`` schema forbids (``{"not": {"required": [...]}}`` and
+    ``anyOf`` of those), as the schemas use it to keep user data out."""
+    if isinstance(schema, dict):
+        names = [n for n in schema.get("required", []) if isinstance(n, str)]
+        return names + [n for sub in schema.get("anyOf", []) for n in _forbidden(sub)]
+    return []
+
+
+def _schema_error(e: ValidationError, prefix: list[Any], where: Locator) -> list[tuple[int, str]]:
+    parts = [*prefix, *e.absolute_path]
+    if e.validator == "not" and isinstance(e.instance, dict):
+        # jsonschema's own message repeats the whole object; name the offending keys instead.
+        present = [n for n in _forbidden(e.validator_value) if n in e.instance]
+        if present:
+            return [
+                (where.line([*parts, n]), f"schema: {_json_path([*parts, n])}: must not be stored")
+                for n in present
+            ]
+    return [(where.line(parts), _short(f"schema: {_json_path(parts)}: {e.message}"))]
+
+
+def _parse(data: bytes, fmt: str) -> tuple[Any, tuple[int, str] | None]:
+    try:
+        return loads(data, fmt), None
+    except UnicodeDecodeError as e:
+        return None, (data[: e.start].count(b"\n") + 1, "is not UTF-8 text")
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        return None, (mark.line + 1 if mark else 1, f"does not parse: {e.problem or e}")
+    except json.JSONDecodeError as e:
+        return None, (e.lineno, f"does not parse: {e.msg}")
+    except (yaml.YAMLError, ValueError) as e:
+        return None, (1, f"does not parse: {e}")
+
+
+def _schema_findings(doc: Any, where: Locator) -> tuple[list[tuple[int, str]], bool]:
+    """Schema problems, and whether the envelope is sound enough for the other checks."""
+    envelope = list(validator("document").iter_errors(doc))
+    if envelope:
+        return [f for e in envelope for f in _schema_error(e, [], where)], False
+    # The registry, not the schemas directory: it also holds document, report, config...
+    if doc["type"] not in REGISTRY:
+        return [(where.line(["type"]), f"unknown resource type {doc['type']!r}")], False
+    errors = validator(doc["type"]).iter_errors(doc["resource"])
+    return [f for e in errors for f in _schema_error(e, ["resource"], where)], True
+
+
+def _place_findings(
+    doc: dict[str, Any], location: Sequence[str], where: Locator
+) -> list[tuple[int, str]]:
+    """The path must be .../<account>/<region>/<type>/<id>.<ext> as the envelope says."""
+    fmt = "json" if location and location[-1].endswith(".json") else "yaml"
+    expected = [doc["account"], doc["region"], doc["type"], f"{doc['id']}.{fmt}"]
+    actual = list(location[-4:])
+    actual = [""] * (4 - len(actual)) + actual
+    if actual == expected:
+        return []
+    want = "/".join(expected)
+    found = []
+    for key, have, need in zip(("account", "region", "type", "id"), actual, expected, strict=True):
+        if have != need:
+            what = "file is named" if key == "id" else f"{key} directory is"
+            found.append(
+                (
+                    where.line([key]),
+                    f"{key} is {doc[key]!r} but the {what} {have!r} (expected .../{want})",
+                )
+            )
+    return found
+
+
+def _id_findings(doc: dict[str, Any], where: Locator) -> list[tuple[int, str]]:
+    rtype = REGISTRY.get(doc["type"])
+    if rtype is None:
+        return []
+    try:
+        own = rtype.id_of(doc["resource"])
+    except (KeyError, TypeError, AttributeError):
+        return []  # the schema check already names the missing id field
+    if own == doc["id"]:
+        return []
+    return [(where.line(["id"]), f"id is {doc['id']!r} but the resource's own id is {own!r}")]
+
+
+def canonical_bytes(doc: dict[str, Any], fmt: str) -> bytes | None:
+    """What driftaudit would write for this document, or None for an unknown type."""
+    rtype = REGISTRY.get(doc["type"])
+    if rtype is None:
+        return None
+    return dumps({**doc, "resource": normalize(doc["resource"], rtype.spec)}, fmt)
+
+
+def first_difference(data: bytes, expected: bytes) -> tuple[int, str] | None:
+    """(line, problem) of the first line where ``data`` is not ``expected``."""
+    if data == expected:
+        return None
+    if data.replace(b"\r\n", b"\n") == expected:
+        return 1, "not in canonical form: CRLF line endings (driftaudit writes LF)"
+    if data + b"\n" == expected:
+        return data.count(b"\n") + 1, "not in canonical form: no newline at the end of the file"
+    have, want = data.split(b"\n"), expected.split(b"\n")
+    for number, (a, b) in enumerate(zip(have, want, strict=False), 1):
+        if a != b:
+            shown = b.decode("utf-8", "replace")
+            return number, _short(f"not in canonical form: driftaudit would write {shown!r}")
+    number = min(len(have), len(want))
+    if len(have) > len(want):
+        return number, "not in canonical form: driftaudit would end the file here"
+    return number, "not in canonical form: the file ends early"
+
+
+def check_bytes(data: bytes, location: Sequence[str], display: str) -> list[Problem]:
+    """Every problem of one snapshot file's bytes (pure). ``location`` is its path's parts
+    (at least the last four: account, region, type, file name)."""
+    name = location[-1] if location else display
+    text = data.decode("utf-8", "replace")
+    findings = secret_findings(text)
+    if not name.endswith((".yaml", ".json")):
+        findings.append((1, "not a snapshot file name: driftaudit writes .yaml or .json"))
+    fmt = format_of(name)
+    doc, broken = _parse(data, fmt)
+    if broken:
+        findings.append(broken)
+    else:
+        where = Locator(text)
+        schema, sound = _schema_findings(doc, where)
+        findings += schema
+        if sound:
+            findings += _place_findings(doc, location, where)
+            findings += _id_findings(doc, where)
+            expected = canonical_bytes(doc, fmt)
+            difference = first_difference(data, expected) if expected is not None else None
+            if difference:
+                findings.append(difference)
+    return sorted({Problem(display, line, message) for line, message in findings})
+
+
+def check_file(path: Path, display: str | None = None) -> list[Problem]:
+    shown = display or str(path)
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        return [Problem(shown, 1, f"cannot be read: {e.strerror or e}")]
+    return check_bytes(data, path.absolute().parts, shown)
+
+
+# --- which files ----------------------------------------------------------------------------
+
+
+def is_snapshot_path(path: Path) -> bool:
+    """A YAML/JSON file somewhere under an account-id directory."""
+    return path.suffix in EXTENSIONS and any(
+        ACCOUNT_DIR.match(p) for p in path.absolute().parts[:-1]
+    )
+
+
+def find_files(paths: Sequence[Path]) -> list[Path]:
+    """Files named explicitly (always checked: the caller says they are snapshots), and the
+    snapshot files under directories, in a stable order."""
+    out: list[Path] = []
+    for root in paths:
+        if not root.is_dir():
+            out.append(root)
+            continue
+        for directory, subdirs, files in os.walk(root):
+            # Hidden directories are never walked: .git, .driftaudit (state), .github...
+            subdirs[:] = sorted(d for d in subdirs if not d.startswith("."))
+            base = Path(directory)
+            out += [base / f for f in sorted(files) if is_snapshot_path(base / f)]
+    # A file named twice (directly and through its directory) is checked once.
+    unique: dict[Path, Path] = {}
+    for path in out:
+        unique.setdefault(path.resolve(), path)
+    return sorted(unique.values())
+
+
+def validate(paths: Sequence[Path], on_problem: Callable[[Problem], None]) -> tuple[int, int]:
+    """Check every snapshot file under ``paths``; (files checked, problems found)."""
+    files = problems = 0
+    for path in find_files(paths):
+        files += 1
+        for problem in check_file(path):
+            problems += 1
+            on_problem(problem)
+    return files, problems

@@ -1,0 +1,437 @@
+"""The baseline as plain, typed values, and the small pure vocabulary both the loader and the
+evaluator speak: protocols, port ranges, rule sources, field paths and globs.
+
+Conventions follow AWS and the security-group collector: protocol ``-1`` means all traffic
+(no ports), port ranges are inclusive, ICMP keeps type/code in FromPort/ToPort (-1 = any), and a
+rule names one source (``cidr``, ``cidr6``, ``group`` or ``prefix_list``).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+# Protocol numbers AWS names in DescribeSecurityGroups output; other numbers stay numbers.
+PROTOCOL_NAMES = {"6": "tcp", "17": "udp", "1": "icmp", "58": "icmpv6"}
+ICMP = frozenset({"icmp", "icmpv6"})
+PORTED = frozenset({"tcp", "udp"})
+KEYWORDS = frozenset({"world", "public", "public-host"})
+#: Where each type records encryption at rest (instances do not: their volumes do).
+ENCRYPTION_PATHS = {
+    "volumes": "Encrypted",
+    "snapshots": "Encrypted",
+    "images": "BlockDeviceMappings.Ebs.Encrypted",
+}
+
+# Address space that is not "public" (reachable from the internet): RFC 1918, carrier-grade
+# NAT, loopback, link-local, IPv6 unique-local. Spelled out rather than ipaddress.is_private,
+# whose meaning changed between Python versions and counts documentation ranges as private.
+NON_PUBLIC: tuple[Network, ...] = tuple(
+    ipaddress.ip_network(n)
+    for n in (
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "100.64.0.0/10",
+        "127.0.0.0/8",
+        "169.254.0.0/16",
+        "0.0.0.0/32",
+        "::1/128",
+        "fc00::/7",
+        "fe80::/10",
+    )
+)
+
+
+class BaselineValueError(ValueError):
+    """A value the schema lets through but that means nothing (a bad CIDR, 443-80)."""
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a declaration, policy or ignore rule is written."""
+
+    file: str
+    line: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+# --- protocols and ports ---------------------------------------------------------------------
+
+
+def protocol_of(value: Any) -> str:
+    """Canonical protocol text: tcp, udp, icmp, icmpv6, -1 (all) or a number."""
+    text = str(value).strip().lower()
+    if text in ("all", "-1"):
+        return "-1"
+    return PROTOCOL_NAMES.get(text, text)
+
+
+def protocol_label(protocol: str) -> str:
+    return "all" if protocol == "-1" else protocol
+
+
+Ports = tuple[int, int] | None
+
+
+def ports_of(protocol: str, value: Any) -> Ports:
+    """A declared ``ports`` value as (from, to) the way AWS stores it for ``protocol``."""
+    if protocol == "-1":
+        if value not in (None, "all"):
+            raise BaselineValueError("protocol all covers every port: leave out ports")
+        return None
+    if protocol in ICMP:
+        if value in (None, "all"):
+            return (-1, -1)
+        if isinstance(value, int):
+            return (value, -1)  # an ICMP type, any code
+        if isinstance(value, list):
+            return (int(value[0]), int(value[1]))
+        raise BaselineValueError(f"{protocol} ports are [type, code] (-1 = any), not {value!r}")
+    if protocol not in PORTED:
+        if value is not None:
+            raise BaselineValueError(f"protocol {protocol} has no ports: leave out ports")
+        return None
+    if value is None:
+        raise BaselineValueError(f'{protocol} needs ports (443, "8000-8080" or all)')
+    if value == "all":
+        return (0, 65535)
+    if isinstance(value, int):
+        lo = hi = value
+    elif isinstance(value, list):
+        lo, hi = int(value[0]), int(value[1])
+    else:
+        first, _, last = str(value).partition("-")
+        lo, hi = int(first), int(last or first)
+    for port in (lo, hi):
+        if not 0 <= port <= 65535:
+            raise BaselineValueError(f"port {port} is out of range 0-65535")
+    if lo > hi:
+        raise BaselineValueError(f"port range {lo}-{hi} runs backwards (from > to)")
+    return (lo, hi)
+
+
+def rule_ports(rule: dict[str, Any]) -> Ports:
+    if "FromPort" not in rule:
+        return None
+    return (int(rule["FromPort"]), int(rule.get("ToPort", rule["FromPort"])))
+
+
+def admits_all_ports(protocol: str, ports: Ports) -> bool:
+    return protocol == "-1" or ports is None or ports[0] == -1
+
+
+# --- sources -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Source:
+    """One rule source (egress: destination), canonical."""
+
+    kind: str  # cidr | cidr6 | group | prefix_list | world | public | public-host
+    value: str
+    network: Network | None = None
+
+
+def parse_network(text: str) -> Network:
+    """A CIDR, strictly: AWS rejects host bits, and 10.0.0.1/8 is almost always a typo."""
+    try:
+        return ipaddress.ip_network(text, strict=True)
+    except ValueError as e:
+        if "host bits set" in str(e):
+            wide = ipaddress.ip_network(text, strict=False)
+            raise BaselineValueError(
+                f"{text!r} has host bits set (did you mean {wide} or {text.split('/')[0]}/"
+                f"{wide.max_prefixlen}?)"
+            ) from e
+        raise BaselineValueError(f"{text!r} is not a valid CIDR: {e}") from e
+
+
+def parse_source(value: str, account: str | None = None) -> Source:
+    """A declared source; raises BaselineValueError for a CIDR that is not one."""
+    if value in KEYWORDS:
+        return Source(value, value)
+    if value.startswith("pl-"):
+        return Source("prefix_list", value)
+    if "sg-" in value:
+        return group_source(value, account)
+    network = parse_network(value)
+    return Source("cidr" if network.version == 4 else "cidr6", str(network), network)
+
+
+def group_source(value: str, account: str | None) -> Source:
+    owner, _, group = value.rpartition("/")
+    # The collector writes a same-account reference without the owner.
+    if owner and owner == account:
+        value = group
+    return Source("group", value)
+
+
+def actual_source(rule: dict[str, Any], account: str | None) -> Source:
+    """The source of a snapshot rule, canonical like a declared one."""
+    kind, value = str(rule.get("SourceType", "")), str(rule.get("Source", ""))
+    if kind in ("cidr", "cidr6"):
+        try:
+            network = ipaddress.ip_network(value, strict=False)
+        except ValueError:
+            return Source(kind, value)
+        return Source(kind, str(network), network)
+    if kind == "group":
+        return group_source(value, account)
+    return Source(kind, value)
+
+
+def is_public(network: Network) -> bool:
+    return not any(
+        network.version == other.version and network.subnet_of(other)  # type: ignore[arg-type]
+        for other in NON_PUBLIC
+    )
+
+
+def within(inner: Network, outer: Network) -> bool:
+    return inner.version == outer.version and inner.subnet_of(outer)  # type: ignore[arg-type]
+
+
+# --- field paths and globs --------------------------------------------------------------------
+
+_TOKEN = re.compile(r'\.?([^.\[\]"]+)|\["([^"]*)"\]|\[([^\]=]+)=([^\]]*)\]|\[(-?\d+)\]')
+
+#: One step of a path: ("key", name), ("match", key, value) or ("index", n).
+Step = tuple[Any, ...]
+
+
+def parse_path(path: str) -> tuple[Step, ...]:
+    """``BlockDeviceMappings[DeviceName=/dev/xvda].Ebs.Encrypted``, ``Tags["k8s.io/x"]``."""
+    steps: list[Step] = []
+    pos = 0
+    while pos < len(path):
+        m = _TOKEN.match(path, pos)
+        if not m or m.end() == pos:
+            raise BaselineValueError(f"cannot read field path {path!r} at {path[pos:]!r}")
+        if m.group(1) is not None:
+            steps.append(("key", m.group(1)))
+        elif m.group(2) is not None:
+            steps.append(("key", m.group(2)))
+        elif m.group(3) is not None:
+            steps.append(("match", m.group(3), m.group(4)))
+        else:
+            steps.append(("index", int(m.group(5))))
+        pos = m.end()
+    if not steps:
+        raise BaselineValueError("an empty field path")
+    return tuple(steps)
+
+
+class _Absent:
+    def __repr__(self) -> str:
+        return "absent"
+
+
+ABSENT: Any = _Absent()
+
+
+def get_path(value: Any, steps: tuple[Step, ...]) -> Any:
+    """The value at a path; list levels are transparent to keys (``SecurityGroups.GroupId``
+    gives every group id). ABSENT where the path does not exist."""
+    for step in steps:
+        if value is ABSENT:
+            return ABSENT
+        if step[0] == "key":
+            if isinstance(value, dict):
+                value = value.get(step[1], ABSENT)
+            elif isinstance(value, list):
+                found = [i[step[1]] for i in value if isinstance(i, dict) and step[1] in i]
+                value = found if found or not value else ABSENT
+            else:
+                return ABSENT
+        elif step[0] == "match":
+            if not isinstance(value, list):
+                return ABSENT
+            value = next(
+                (i for i in value if isinstance(i, dict) and str(i.get(step[1])) == step[2]),
+                ABSENT,
+            )
+        else:
+            if not isinstance(value, list) or not -len(value) <= step[1] < len(value):
+                return ABSENT
+            value = value[step[1]]
+    return value
+
+
+def glob_match(pattern: str, text: str) -> bool:
+    """``*`` and ``?`` are wildcards; brackets are literal (they appear in field paths)."""
+    regex = "".join(
+        ".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern
+    )  # fnmatch would read [...] as a character class
+    return re.fullmatch(regex, text, flags=re.DOTALL) is not None
+
+
+def tag_path(key: str) -> str:
+    return f"Tags.{key}" if re.fullmatch(r"[^.\[\]\"]+", key) else f'Tags["{key}"]'
+
+
+# --- declarations ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Selector:
+    """Which resources a declaration, policy or ignore rule is about (every given part must
+    match; id and name are globs, tag values too)."""
+
+    id: str | None = None
+    name: str | None = None
+    tags: tuple[tuple[str, str], ...] = ()
+    vpc: str | None = None
+    account: str | None = None
+    region: str | None = None
+    group_name: str | None = None  # a security group's GroupName, exactly
+
+    def matches(self, doc: dict[str, Any], name: str) -> bool:
+        resource = doc.get("resource") or {}
+        tags = resource.get("Tags") or {}
+        return (
+            (self.id is None or glob_match(self.id, str(doc.get("id", ""))))
+            and (self.name is None or glob_match(self.name, name))
+            and all(k in tags and glob_match(v, str(tags[k])) for k, v in self.tags)
+            and (self.vpc is None or resource.get("VpcId") == self.vpc)
+            and (self.group_name is None or resource.get("GroupName") == self.group_name)
+            and (self.account is None or doc.get("account") == self.account)
+            and (self.region is None or doc.get("region") == self.region)
+        )
+
+    @property
+    def exact_id(self) -> str | None:
+        return self.id if self.id and not any(c in self.id for c in "*?") else None
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    """One declared security-group rule with one source."""
+
+    direction: str
+    protocol: str
+    ports: Ports
+    source: Source
+    description: str | None
+    origin: Origin
+
+    def key(self) -> tuple[Any, ...]:
+        return (self.direction, self.protocol, self.ports, self.source.kind, self.source.value)
+
+    def as_rule(self) -> dict[str, Any]:
+        """In the snapshot's flattened shape, for rule_text."""
+        rule: dict[str, Any] = {
+            "Direction": self.direction,
+            "Protocol": self.protocol,
+            "SourceType": self.source.kind,
+            "Source": self.source.value,
+        }
+        if self.ports is not None:
+            rule["FromPort"], rule["ToPort"] = self.ports
+        return rule
+
+
+@dataclass(frozen=True)
+class Expectation:
+    path: str
+    steps: tuple[Step, ...]
+    value: Any
+    origin: Origin
+
+
+@dataclass(frozen=True)
+class Declaration:
+    """A declared security group or resource: what it should look like."""
+
+    type: str
+    label: str  # how a missing one is named: sg-0abc, "web in vpc-0abc", "name web-*"
+    selector: Selector
+    origin: Origin
+    #: direction -> declared rules, for the directions the declaration lists.
+    rules: dict[str, tuple[RuleSpec, ...]] = field(default_factory=dict)
+    exclusive: bool = True
+    expectations: tuple[Expectation, ...] = ()
+    tags: tuple[tuple[str, str], ...] = ()
+    required_tags: tuple[str, ...] = ()
+    security_groups: tuple[str, ...] | None = None
+    name: str | None = None  # the expected name, to label a missing resource
+
+
+@dataclass(frozen=True)
+class PortMatch:
+    protocol: str
+    ports: Ports
+
+
+@dataclass(frozen=True)
+class Deny:
+    direction: str = "ingress"  # ingress | egress | any
+    sources: tuple[Source, ...] = ()  # empty: any source
+    protocol: str | None = None
+    ports: Ports = None
+    excepts: tuple[PortMatch, ...] = ()
+
+
+@dataclass(frozen=True)
+class Policy:
+    name: str
+    type: str
+    origin: Origin
+    description: str = ""
+    selector: Selector | None = None
+    deny: Deny | None = None
+    allowed: tuple[Source, ...] = ()
+    required_tags: tuple[str, ...] = ()
+    require_encryption: bool = False
+    expectations: tuple[Expectation, ...] = ()
+
+
+@dataclass(frozen=True)
+class Ignore:
+    origin: Origin
+    type: str = "*"
+    id: str | None = None
+    name: str | None = None
+    account: str | None = None
+    region: str | None = None
+    fields: tuple[str, ...] = ()  # empty: the whole resource
+
+    def applies(self, doc: dict[str, Any], name: str) -> bool:
+        return (
+            glob_match(self.type, str(doc.get("type", "")))
+            and (self.id is None or glob_match(self.id, str(doc.get("id", ""))))
+            and (self.name is None or glob_match(self.name, name))
+            and (self.account is None or doc.get("account") == self.account)
+            and (self.region is None or doc.get("region") == self.region)
+        )
+
+
+@dataclass
+class Baseline:
+    files: list[str] = field(default_factory=list)
+    accounts: frozenset[str] | None = None
+    regions: frozenset[str] | None = None
+    manage: dict[str, str] = field(default_factory=dict)
+    declarations: list[Declaration] = field(default_factory=list)
+    policies: list[Policy] = field(default_factory=list)
+    ignores: list[Ignore] = field(default_factory=list)
+
+    def in_scope(self, doc: dict[str, Any]) -> bool:
+        return (self.accounts is None or doc.get("account") in self.accounts) and (
+            self.regions is None or doc.get("region") in self.regions
+        )
+
+    @property
+    def types(self) -> set[str]:
+        """Types the baseline says something about."""
+        return (
+            {d.type for d in self.declarations}
+            | {p.type for p in self.policies}
+            | {t for t, how in self.manage.items() if how == "exclusive"}
+        )

@@ -1,0 +1,286 @@
+"""A check's result as text (like ``terraform plan``), Markdown, JSON, JUnit XML or SARIF 2.1.0
+(pure: result in, text out)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import xml.etree.ElementTree as ET
+from typing import Any
+from urllib.parse import quote
+
+from driftaudit import __version__
+from driftaudit.baseline.findings import Checked, Finding, Result
+
+FORMATS = ("text", "markdown", "json", "junit", "sarif")
+SARIF_SCHEMA = (
+    "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+)
+LEGEND = "+ exists, not in the baseline   - in the baseline, not found   ~ differs   ! policy"
+# Header symbol of a resource: the most telling of its findings.
+SYMBOLS = (("missing", "-"), ("unmanaged", "+"), ("changed", "~"), ("violation", "!"))
+DRIFT_RULES = {
+    "changed": "A declared resource differs from its declaration.",
+    "missing": "A declared resource is not in the snapshot.",
+    "unmanaged": "A resource of an exclusively managed type is not declared.",
+}
+# XML 1.0 cannot carry these at all, escaped or not.
+_XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def render(result: Result, fmt: str) -> str:
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}")
+    return {
+        "text": text,
+        "markdown": markdown,
+        "json": as_json,
+        "junit": junit,
+        "sarif": sarif,
+    }[fmt](result)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def summary(result: Result) -> str:
+    checked = _plural(len(result.checked), "resource") + " checked"
+    if result.in_sync:
+        return f"in sync: {checked}"
+    c = result.counts
+    return (
+        f"drift: {c['changed']} changed, {c['missing']} missing, {c['unmanaged']} unmanaged, "
+        f"{_plural(c['violation'], 'policy violation')} ({checked})"
+    )
+
+
+def _symbol(entry: Checked) -> str:
+    kinds = {f.kind for f in entry.findings}
+    return next(s for k, s in SYMBOLS if k in kinds)
+
+
+def _header(entry: Checked) -> str:
+    label = f"{entry.id} ({entry.name})" if entry.name and entry.name != entry.id else entry.id
+    where = "/".join(p for p in (entry.account, entry.region) if p)
+    return f"{_symbol(entry)} {label}  [{entry.type}{' ' + where if where else ''}]"
+
+
+def _lines(finding: Finding) -> list[str]:
+    if finding.items:
+        return [i.text for i in finding.items]
+    return [finding.message]
+
+
+def plan(result: Result, indent: str = "    ") -> list[str]:
+    out = []
+    for entry in result.checked:
+        if entry.findings:
+            out.append(_header(entry))
+            out += [indent + line for f in entry.findings for line in _lines(f)]
+    return out
+
+
+def text(result: Result) -> str:
+    if result.in_sync:
+        return summary(result) + "\n"
+    return "\n".join([*plan(result), "", LEGEND, "", summary(result)]) + "\n"
+
+
+def markdown(result: Result) -> str:
+    status = "in sync" if result.in_sync else "drift"
+    out = [f"## driftaudit check: {status}", "", summary(result).split(": ", 1)[1], ""]
+    out.append("Baseline: " + ", ".join(f"`{f}`" for f in result.files))
+    if not result.in_sync:
+        out += ["", "| Finding | Resource | Type | Where | Detail |", "|---|---|---|---|---|"]
+        for f in result.findings:
+            where = "/".join(p for p in (f.account, f.region) if p)
+            detail = "<br>".join(_cell(line) for line in _lines(f))
+            out.append(f"| {f.kind} | {_cell(f.label)} | {f.type} | {where} | {detail} |")
+        # The plan again as a diff block: GitHub colours its + and - lines.
+        out += ["", "<details><summary>Plan</summary>", "", "```diff"]
+        out += [*_diff_lines(result), "```", "</details>"]
+    return "\n".join(out) + "\n"
+
+
+def _diff_lines(result: Result) -> list[str]:
+    """The plan with each item's operator in column 0, where a diff block looks for it."""
+    out = []
+    for entry in result.checked:
+        if not entry.findings:
+            continue
+        out.append(_header(entry))
+        for f in entry.findings:
+            for line in _lines(f):
+                if line[1:2] == " " and line[0] in "+-~!":
+                    line = f"{line[0]}     {line[2:]}"
+                else:
+                    line = f"      {line}"
+                out.append(line.replace("```", "'''"))
+    return out
+
+
+def _cell(value: str) -> str:
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace("|", "\\|").replace("\n", " ")
+
+
+# --- JSON ----------------------------------------------------------------------------------------
+
+
+def _finding_json(f: Finding) -> dict[str, Any]:
+    return {
+        "kind": f.kind,
+        "message": f.message,
+        "origin": str(f.origin) if f.origin else None,
+        "policy": f.policy,
+        "line": f.line,
+        "items": [
+            {
+                "op": i.op,
+                "path": i.path,
+                "text": i.text,
+                "expected": i.expected,
+                "actual": i.actual,
+                "line": i.line,
+            }
+            for i in f.items
+        ],
+    }
+
+
+def as_json(result: Result) -> str:
+    c = result.counts
+    doc = {
+        "version": 1,
+        "status": "in_sync" if result.in_sync else "drift",
+        "summary": {
+            "checked": len(result.checked),
+            "changed": c["changed"],
+            "missing": c["missing"],
+            "unmanaged": c["unmanaged"],
+            "violations": c["violation"],
+        },
+        "baseline": list(result.files),
+        "resources": [
+            {
+                "type": e.type,
+                "account": e.account,
+                "region": e.region,
+                "id": e.id,
+                "name": e.name,
+                "file": e.file,
+                "status": "drift" if e.findings else "in_sync",
+                "findings": [_finding_json(f) for f in e.findings],
+            }
+            for e in result.checked
+        ],
+    }
+    return json.dumps(doc, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+
+
+# --- JUnit ---------------------------------------------------------------------------------------
+
+
+def _xml(value: str) -> str:
+    return _XML_BAD.sub("\ufffd", value)
+
+
+def junit(result: Result) -> str:
+    """One test case per checked resource; one failure (all its findings) when it drifted."""
+    failures = sum(1 for e in result.checked if e.findings)
+    attrs = {"name": "driftaudit check", "tests": str(len(result.checked))}
+    suites = ET.Element("testsuites", {**attrs, "failures": str(failures)})
+    suite = ET.SubElement(
+        suites, "testsuite", {**attrs, "failures": str(failures), "errors": "0", "skipped": "0"}
+    )
+    for e in result.checked:
+        where = "/".join(p for p in (e.account, e.region) if p)
+        name = f"{where + '/' if where else ''}{e.id}" + (f" ({e.name})" if e.name else "")
+        case = ET.SubElement(
+            suite, "testcase", {"classname": f"driftaudit.{e.type}", "name": _xml(name)}
+        )
+        if e.file:
+            case.set("file", e.file)
+        if e.findings:
+            kinds = sorted({f.kind for f in e.findings})
+            message = "; ".join(f"{f.kind}: {f.message}" for f in e.findings)
+            failure = ET.SubElement(
+                case, "failure", {"type": ",".join(kinds), "message": _xml(message)}
+            )
+            failure.text = _xml("\n".join(line for f in e.findings for line in _lines(f)))
+    ET.indent(suites)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, "unicode") + "\n"
+
+
+# --- SARIF ---------------------------------------------------------------------------------------
+
+
+def _rule_id(f: Finding) -> str:
+    return f"policy/{f.policy}" if f.kind == "violation" else f"drift/{f.kind}"
+
+
+def _location(uri: str, line: int | None) -> dict[str, Any]:
+    physical: dict[str, Any] = {"artifactLocation": {"uri": quote(uri)}}
+    if line:
+        physical["region"] = {"startLine": line}
+    return {"physicalLocation": physical}
+
+
+def _fingerprint(*parts: Any) -> str:
+    return hashlib.sha256("\x1f".join(map(str, parts)).encode()).hexdigest()[:32]
+
+
+def sarif(result: Result) -> str:
+    """SARIF 2.1.0 for code scanning: one result per offending rule or field, located at its
+    line in the snapshot file; a missing resource at its declaration in the baseline."""
+    rules: dict[str, dict[str, Any]] = {}
+    results = []
+    for f in result.findings:
+        rid = _rule_id(f)
+        if rid not in rules:
+            description = DRIFT_RULES.get(f.kind) or f"Baseline policy {f.policy} ({f.origin})."
+            rules[rid] = {
+                "id": rid,
+                "shortDescription": {"text": description},
+                "defaultConfiguration": {"level": "error" if f.kind == "violation" else "warning"},
+            }
+        subject = f"{f.type} {f.label}"
+        entries = [(i.text, i.line, i.path) for i in f.items] or [(f.message, f.line, "")]
+        for message, line, path in entries:
+            if f.file:
+                location = _location(f.file, line)
+            else:
+                assert f.origin is not None
+                location = _location(f.origin.file, f.origin.line)
+            results.append(
+                {
+                    "ruleId": rid,
+                    "ruleIndex": list(rules).index(rid),
+                    "level": rules[rid]["defaultConfiguration"]["level"],
+                    "message": {"text": f"{subject}: {message}"},
+                    "locations": [location],
+                    "partialFingerprints": {
+                        "driftaudit/v1": _fingerprint(
+                            f.kind, f.type, f.account, f.region, f.id, f.policy, path
+                        )
+                    },
+                }
+            )
+    log = {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "driftaudit",
+                        "version": __version__,
+                        "rules": list(rules.values()),
+                    }
+                },
+                "results": results,
+            }
+        ],
+    }
+    return json.dumps(log, indent=2, ensure_ascii=False) + "\n"

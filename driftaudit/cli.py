@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from driftaudit import __version__
-from driftaudit.commands import demo, diff, report, snapshot
+from driftaudit.commands import baseline, check, demo, diff, history, report, snapshot, validate
 from driftaudit.errors import EXIT_ERROR, DriftauditError
 
 
@@ -26,7 +26,16 @@ def cli() -> None:
     """driftaudit: snapshot AWS EC2 state into canonical files for git, then audit the drift."""
 
 
-for _command in (snapshot.snapshot, diff.diff, report.report, demo.demo):
+for _command in (
+    snapshot.snapshot,
+    diff.diff,
+    report.report,
+    demo.demo,
+    validate.validate,
+    history.history,
+    check.check,
+    baseline.baseline,
+):
     cli.add_command(_command)
 
 

@@ -1,0 +1,200 @@
+"""``driftaudit history ip|rule|exposure``: questions answered from the git history of the
+snapshots, through an index kept in DIR/.driftaudit/ (imports stay lazy: a query starts in
+well under a second)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from driftaudit.commands.options import F, snapshot_dir
+
+TIMES = (
+    "WHEN is ISO-8601 (2026-11-20, 2026-11-20T08:00:00Z; no offset means UTC) or relative "
+    '("7 days ago", "yesterday"). Boundaries are printed as the two snapshot times they lie '
+    "between: nothing is known between two snapshots."
+)
+
+
+def common(f: F) -> F:
+    f = click.option(
+        "--at",
+        metavar="WHEN",
+        help="Only windows including the snapshot in effect at WHEN (the last one at or "
+        "before it).",
+    )(f)
+    f = click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(["text", "json"]),
+        default="text",
+        show_default=True,
+        help="Output format (JSON: schemas/history.schema.json).",
+    )(f)
+    return snapshot_dir(f)
+
+
+def port_option(f: F) -> F:
+    return click.option(
+        "--port",
+        type=click.IntRange(0, 65535),
+        help="Only rules letting this port in (protocol -1 and port ranges included).",
+    )(f)
+
+
+def run(
+    directory: Path,
+    fmt: str,
+    at: str | None,
+    query: Callable[..., dict[str, Any]],
+    text: Callable[[dict[str, Any]], str],
+    **kwargs: Any,
+) -> None:
+    import sqlite3
+
+    from driftaudit.errors import DriftauditError
+    from driftaudit.history.index import open_index
+    from driftaudit.history.times import parse_when
+
+    when = parse_when(at) if at else None
+    try:
+        index = open_index(directory)
+    except sqlite3.Error as e:  # the index is rebuilt when damaged; this is the disk failing
+        raise DriftauditError(f"history index in {directory}/.driftaudit: {e}") from e
+    try:
+        stats = index.stats
+        if stats.mode != "none":
+            what = f"rebuilt ({stats.reason})" if stats.mode == "full" else "updated"
+            bad = f", {stats.unreadable} unreadable (kept as before)" if stats.unreadable else ""
+            click.echo(
+                f"driftaudit: history index {what}: {stats.commits} snapshot commit(s), "
+                f"{stats.files} file(s) read{bad}",
+                err=True,
+            )
+        if index.samples == 0:
+            from driftaudit.gitrepo import GitError
+
+            raise GitError(f"no snapshot commits under {directory} in the history of HEAD")
+        result = query(index, at=when, **kwargs)
+    finally:
+        index.close()
+    if fmt == "json":
+        click.echo(json.dumps(result, indent=2, sort_keys=True, ensure_ascii=False))
+    else:
+        click.echo(text(result), nl=False)
+
+
+@click.group(
+    epilog=(
+        "\b\nExamples:\n  driftaudit history ip 10.191.12.13 --at '7 days ago' -C snapshots\n"
+        "  driftaudit history rule --source 10.191.12.13 --port 443 -C snapshots\n"
+        "  driftaudit history exposure 10.191.12.13 -C snapshots"
+    )
+)
+def history() -> None:
+    """Who held an address, which rules allowed a source, when we were exposed: answered
+    from the git history of the snapshots."""
+
+
+@history.command(
+    short_help="Which of our resources held ADDRESS, and when.",
+    epilog=(
+        "\b\nExamples:\n  driftaudit history ip 10.191.12.13 -C snapshots\n"
+        "  driftaudit history ip 10.191.12.13 --at '7 days ago' -C snapshots\n"
+        "  driftaudit history ip 2001:db8::10 --format json -C snapshots\n\n" + TIMES
+    ),
+)
+@click.argument("address")
+@common
+def ip(address: str, directory: Path, fmt: str, at: str | None) -> None:
+    """Which of our resources held ADDRESS: instance, network interface, elastic IP, NAT
+    gateway, load balancer. Without --at, the whole timeline of holders.
+
+    An interface attached to an instance that is terminated or absent from the same snapshot
+    counts as released."""
+    from driftaudit.history.queries import ip_history, parse_address
+    from driftaudit.history.text import ip_text
+
+    parse_address(address)  # a typo fails before any index work
+    run(directory, fmt, at, ip_history, ip_text, address_text=address)
+
+
+@history.command(
+    short_help="Security-group rules allowing a source, with their windows.",
+    epilog=(
+        "\b\nExamples:\n  driftaudit history rule --source 10.191.12.13 -C snapshots\n"
+        "  driftaudit history rule --group sg-0a1b2c3d --port 22 -C snapshots\n"
+        "  driftaudit history rule --source 10.0.0.0/8 --direction any --format json\n\n" + TIMES
+    ),
+)
+@click.option("--group", metavar="SG", help="Only this security group (id or name).")
+@click.option(
+    "--source",
+    metavar="CIDR_OR_IP",
+    help="Only rules allowing all of it (a 10.191.12.0/24 rule allows 10.191.12.13); "
+    "a group or prefix list id matches exactly.",
+)
+@port_option
+@click.option(
+    "--direction",
+    type=click.Choice(["ingress", "egress", "any"]),
+    default="ingress",
+    show_default=True,
+    help="Rule direction.",
+)
+@common
+def rule(
+    group: str | None,
+    source: str | None,
+    port: int | None,
+    direction: str,
+    directory: Path,
+    fmt: str,
+    at: str | None,
+) -> None:
+    """Every security-group rule matching the filters, with the windows during which it
+    existed and the commits that added and removed it."""
+    from driftaudit.history.queries import parse_source, rule_history
+    from driftaudit.history.text import rule_text
+
+    if source:
+        parse_source(source)
+
+    run(
+        directory,
+        fmt,
+        at,
+        rule_history,
+        rule_text,
+        group=group,
+        source=source,
+        port=port,
+        direction=direction,
+    )
+
+
+@history.command(
+    short_help="When ADDRESS was let in while none of our resources held it.",
+    epilog=(
+        "\b\nExamples:\n  driftaudit history exposure 10.191.12.13 -C snapshots\n"
+        "  driftaudit history exposure 10.191.12.13 --port 443 --format json -C snapshots\n\n"
+        + TIMES
+    ),
+)
+@click.argument("address")
+@port_option
+@common
+def exposure(address: str, port: int | None, directory: Path, fmt: str, at: str | None) -> None:
+    """The windows during which some ingress rule allowed traffic from ADDRESS (on --port)
+    while ADDRESS belonged to none of our resources."""
+    from driftaudit.history.queries import exposure as exposure_query
+    from driftaudit.history.queries import parse_address
+    from driftaudit.history.text import exposure_text
+
+    parse_address(address)
+
+    run(directory, fmt, at, exposure_query, exposure_text, address_text=address, port=port)

@@ -1,0 +1,100 @@
+"""The snapshot history as git holds it, read in one pass: one ``git log --raw`` over the
+first-parent chain for the changed files, one ``git cat-file --batch`` for their contents.
+Never a checkout per commit."""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+from driftaudit.gitrepo import GitError, Repo
+
+NULL_SHA = "0" * 40
+
+
+@dataclass
+class Commit:
+    sha: str
+    time: int  # committer date, seconds since the epoch: the snapshot's time
+    #: (path, new blob id or None when the file was deleted), as diffed against the first
+    #: parent (a merge counts the changes it brings in at the merge).
+    changes: list[tuple[str, str | None]] = field(default_factory=list)
+
+
+def snapshot_commits(repo: Repo, span: str, paths: Sequence[str]) -> list[Commit]:
+    """Commits of ``span`` (``HEAD`` or ``OLD..HEAD``) along the first-parent chain that
+    change a file under ``paths``, oldest first."""
+    raw = repo.git(
+        "log",
+        "--first-parent",
+        "--reverse",
+        # With --first-parent, -m diffs a merge against its first parent only.
+        "-m",
+        "--raw",
+        "-z",
+        "--no-renames",
+        "--no-abbrev",
+        "--format=%x01%H %ct",
+        span,
+        "--",
+        *paths,
+    ).stdout
+    commits = []
+    for chunk in raw.split(b"\x01")[1:]:
+        header, _, rest = chunk.partition(b"\0")
+        sha, ctime = header.decode().split()
+        commit = Commit(sha, int(ctime))
+        fields = rest.lstrip(b"\n").split(b"\0")
+        for i in range(0, len(fields) - 1, 2):
+            meta = fields[i].split()
+            if not meta:
+                continue
+            new = meta[3].decode()
+            commit.changes.append((fields[i + 1].decode(), None if new == NULL_SHA else new))
+        commits.append(commit)
+    return commits
+
+
+def stream_blobs(repo: Repo, blob_ids: Sequence[str]) -> Iterator[tuple[str, bytes]]:
+    """(blob id, content) in the order asked, through one ``git cat-file --batch`` whose
+    output is read as it comes (a year of history does not sit in memory at once)."""
+    if not blob_ids:
+        return
+    proc = subprocess.Popen(
+        ["git", "cat-file", "--batch"],
+        cwd=repo.root,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    stdin = proc.stdin
+
+    def feed() -> None:
+        # A thread, so git never blocks writing output we are not yet reading.
+        try:
+            stdin.write(("\n".join(blob_ids) + "\n").encode())
+        except BrokenPipeError:
+            pass
+        finally:
+            stdin.close()
+
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    done = False
+    try:
+        for blob in blob_ids:
+            header = proc.stdout.readline().split()
+            if len(header) < 3 or header[1] == b"missing":
+                raise GitError(f"blob {blob} is missing from the repository")
+            data = proc.stdout.read(int(header[2]) + 1)[:-1]
+            yield blob, data
+        done = True
+    finally:
+        if not done:
+            proc.kill()
+        proc.stdout.close()
+        writer.join()
+        proc.wait()

@@ -3,7 +3,9 @@ compared (one ``git diff-tree``, one ``git cat-file --batch``), then classified.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -11,7 +13,7 @@ from typing import Any
 import yaml
 
 from driftaudit.canonical import format_of, loads
-from driftaudit.differ import Change, compare, severity_rank
+from driftaudit.differ import SEVERITIES, Change, compare, severity_rank
 from driftaudit.gitrepo import WORKTREE, Entry, Repo, snapshot_paths
 from driftaudit.severity import Rules, classify
 
@@ -35,6 +37,8 @@ class DiffResult:
     unreadable: list[str] = field(default_factory=list)
     #: Parts that failed in snapshots of the range ("account/region/type: reason").
     failed_parts: list[str] = field(default_factory=list)
+    #: Changes per UTC day of the range's commits (see :func:`daily`); filled on request.
+    days: list[dict[str, Any]] = field(default_factory=list)
 
 
 def parse_document(data: bytes, path: str) -> tuple[dict[str, Any] | None, str | None]:
@@ -132,6 +136,52 @@ def failed_parts(repo: Repo, old: str | None, new: str) -> list[str]:
     return found
 
 
+def daily(
+    repo: Repo,
+    rel: str,
+    old: Revision,
+    new: Revision,
+    types: tuple[str, ...] = (),
+    rules: Rules | None = None,
+) -> list[dict[str, Any]]:
+    """Changes per UTC day of the committer date, for every first-parent commit of the range
+    compared with its first parent; days without a commit count zero. A rule added one day
+    and removed the next counts on both days although the period's diff shows neither: the
+    chart shows what happened, the diff where it ended. The working tree has no date and is
+    left out."""
+    if new.rev == WORKTREE:
+        if not repo.has_commits():
+            return []
+        end = repo.resolve("HEAD")
+    else:
+        end = new.rev
+    span = end if old.rev == EMPTY_TREE else f"{old.rev}..{end}"
+    counts: dict[dt.date, Counter[str]] = {}
+    for line in repo.out(
+        "log", "--first-parent", "--reverse", "--format=%H %ct %P", span
+    ).splitlines():
+        sha, stamp, *parents = line.split()
+        parent = parents[0] if parents else EMPTY_TREE
+        result = diff(repo, rel, Revision(parent, "", ""), Revision(sha, "", ""), types, rules)
+        day = dt.datetime.fromtimestamp(int(stamp), dt.timezone.utc).date()
+        counts.setdefault(day, Counter()).update(c.severity for c in result.changes)
+    if not counts:
+        return []
+    first, last = min(counts), max(counts)
+    out = []
+    for n in range((last - first).days + 1):
+        day = first + dt.timedelta(days=n)
+        found = counts.get(day, Counter())
+        out.append(
+            {
+                "date": day.isoformat(),
+                "total": sum(found.values()),
+                "by_severity": {s: found[s] for s in reversed(SEVERITIES) if found[s]},
+            }
+        )
+    return out
+
+
 def resolve_range(
     repo: Repo,
     rel: str,
@@ -183,8 +233,10 @@ def diff_directory(
     types: tuple[str, ...] = (),
     config: Path | None = None,
     default_last_commit: bool = False,
+    per_day: bool = False,
 ) -> DiffResult:
-    """Open the repository holding ``directory``, pick the range, compare, classify."""
+    """Open the repository holding ``directory``, pick the range, compare, classify (and,
+    with ``per_day``, count the changes of each day for the report's chart)."""
     from driftaudit.gitrepo import open_repo
     from driftaudit.severity import load_rules
 
@@ -193,4 +245,7 @@ def diff_directory(
         config = repo.root / "driftaudit.yaml"
     rules = load_rules(config)
     old, new = resolve_range(repo, rel, revisions[0], revisions[1], since, default_last_commit)
-    return diff(repo, rel, old, new, types, rules)
+    result = diff(repo, rel, old, new, types, rules)
+    if per_day:
+        result.days = daily(repo, rel, old, new, types, rules)
+    return result

@@ -17,7 +17,7 @@ from driftaudit.errors import EXIT_ERROR, DriftauditError
 @click.group(
     context_settings={"help_option_names": ["-h", "--help"]},
     epilog=(
-        "\b\nExamples:\n  driftaudit demo /tmp/driftaudit-demo\n"
+        "\b\nExamples:\n  driftaudit demo ~/driftaudit-demo\n"
         "  driftaudit snapshot us-east-1 -o snapshots"
     ),
 )

@@ -50,6 +50,7 @@ def model(result: DiffResult) -> dict[str, Any]:
         "changes": [c.as_dict() for c in result.changes],
         "unreadable": list(result.unreadable),
         "failed_parts": list(result.failed_parts),
+        "days": list(result.days),
     }
 
 
@@ -87,7 +88,16 @@ def _environment(template_dir: Path | None) -> Any:
         v, indent=2, sort_keys=True, ensure_ascii=False
     )
     env.globals["SEVERITIES"] = list(reversed(SEVERITIES))
+    env.globals["day_chart"] = _day_chart
     return env
+
+
+def _day_chart(days: list[dict[str, Any]]) -> Any:
+    from markupsafe import Markup
+
+    from driftaudit.charts import day_chart
+
+    return Markup(day_chart(days))  # noqa: S704 - built by charts.py, every text escaped
 
 
 def render(data: dict[str, Any], fmt: str, template_dir: Path | None = None) -> str:

@@ -9,7 +9,9 @@ import click
 
 
 @click.command(
-    epilog="\b\nExample:\n  driftaudit demo /tmp/driftaudit-demo\n  ls /tmp/driftaudit-demo/*/*/"
+    epilog="\b\nExamples:\n  driftaudit demo ~/driftaudit-demo\n"
+    "  driftaudit history ip 10.191.12.13 --at '7 days ago' -C ~/driftaudit-demo\n"
+    "  driftaudit demo ~/driftaudit-demo --force   # again, replacing the first one"
 )
 @click.argument(
     "directory",
@@ -26,12 +28,20 @@ import click
     show_default=True,
     help="File format.",
 )
-def demo(directory: Path, fmt: str) -> None:
-    """Run driftaudit on the embedded AWS emulator (no AWS account needed).
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Replace a previous demo in DIRECTORY (a directory the demo did not make is never "
+    "touched).",
+)
+def demo(directory: Path, fmt: str, force: bool) -> None:
+    """The whole story on the embedded AWS emulator, in under 30 seconds (no AWS account).
 
-    Starts moto's server on 127.0.0.1, seeds a small deterministic fleet and snapshots it
-    into DIRECTORY (default ./driftaudit-demo).
+    Starts moto's server on 127.0.0.1, replays ten days of a small fleet with one snapshot
+    committed per day into DIRECTORY (default ./driftaudit-demo, a new git repository; it
+    must be new or empty), then runs and shows what you would run next: the last day's
+    diff, a baseline check, the history of 10.191.12.13, and an HTML report with a chart.
     """
     from driftaudit.demo import run_demo
 
-    sys.exit(run_demo(directory, fmt, say=click.echo))
+    sys.exit(run_demo(directory, fmt, force, say=click.echo))

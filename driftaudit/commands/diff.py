@@ -75,7 +75,14 @@ def diff(
     from driftaudit.report import model, render
 
     check_fail_on(fail_on)
-    result = diff_directory(directory, options.split_revisions(revisions), since, types, config)
+    result = diff_directory(
+        directory,
+        options.split_revisions(revisions),
+        since,
+        types,
+        config,
+        per_day=fmt in options.PER_DAY_FORMATS,
+    )
     options.write_output(render(model(result), fmt, template_dir), output)
     for problem in result.unreadable:
         click.echo(f"driftaudit: {problem}", err=True)

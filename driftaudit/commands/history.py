@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from driftaudit.commands.options import F, snapshot_dir
+from driftaudit.commands.options import F, snapshot_dir, write_output
 
 TIMES = (
     "WHEN is ISO-8601 (2026-11-20, 2026-11-20T08:00:00Z; no offset means UTC) or relative "
@@ -30,10 +30,17 @@ def common(f: F) -> F:
     f = click.option(
         "--format",
         "fmt",
-        type=click.Choice(["text", "json"]),
+        type=click.Choice(["text", "json", "html"]),
         default="text",
         show_default=True,
-        help="Output format (JSON: schemas/history.schema.json).",
+        help="Output format (JSON: schemas/history.schema.json; HTML: the answer with a "
+        "timeline picture).",
+    )(f)
+    f = click.option(
+        "-o",
+        "--output",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Write the answer to FILE instead of stdout.",
     )(f)
     return snapshot_dir(f)
 
@@ -49,6 +56,7 @@ def port_option(f: F) -> F:
 def run(
     directory: Path,
     fmt: str,
+    output: Path | None,
     at: str | None,
     query: Callable[..., dict[str, Any]],
     text: Callable[[dict[str, Any]], str],
@@ -83,9 +91,14 @@ def run(
     finally:
         index.close()
     if fmt == "json":
-        click.echo(json.dumps(result, indent=2, sort_keys=True, ensure_ascii=False))
+        body = json.dumps(result, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    elif fmt == "html":
+        from driftaudit.history.html import page
+
+        body = page([result])
     else:
-        click.echo(text(result), nl=False)
+        body = text(result)
+    write_output(body, output)
 
 
 @click.group(
@@ -105,12 +118,13 @@ def history() -> None:
     epilog=(
         "\b\nExamples:\n  driftaudit history ip 10.191.12.13 -C snapshots\n"
         "  driftaudit history ip 10.191.12.13 --at '7 days ago' -C snapshots\n"
-        "  driftaudit history ip 2001:db8::10 --format json -C snapshots\n\n" + TIMES
+        "  driftaudit history ip 2001:db8::10 --format json -C snapshots\n"
+        "  driftaudit history ip 10.191.12.13 --format html -o ip.html -C snapshots\n\n" + TIMES
     ),
 )
 @click.argument("address")
 @common
-def ip(address: str, directory: Path, fmt: str, at: str | None) -> None:
+def ip(address: str, directory: Path, fmt: str, output: Path | None, at: str | None) -> None:
     """Which of our resources held ADDRESS: instance, network interface, elastic IP, NAT
     gateway, load balancer. Without --at, the whole timeline of holders.
 
@@ -120,7 +134,7 @@ def ip(address: str, directory: Path, fmt: str, at: str | None) -> None:
     from driftaudit.history.text import ip_text
 
     parse_address(address)  # a typo fails before any index work
-    run(directory, fmt, at, ip_history, ip_text, address_text=address)
+    run(directory, fmt, output, at, ip_history, ip_text, address_text=address)
 
 
 @history.command(
@@ -154,6 +168,7 @@ def rule(
     direction: str,
     directory: Path,
     fmt: str,
+    output: Path | None,
     at: str | None,
 ) -> None:
     """Every security-group rule matching the filters, with the windows during which it
@@ -167,6 +182,7 @@ def rule(
     run(
         directory,
         fmt,
+        output,
         at,
         rule_history,
         rule_text,
@@ -188,7 +204,14 @@ def rule(
 @click.argument("address")
 @port_option
 @common
-def exposure(address: str, port: int | None, directory: Path, fmt: str, at: str | None) -> None:
+def exposure(
+    address: str,
+    port: int | None,
+    directory: Path,
+    fmt: str,
+    output: Path | None,
+    at: str | None,
+) -> None:
     """The windows during which some ingress rule allowed traffic from ADDRESS (on --port)
     while ADDRESS belonged to none of our resources."""
     from driftaudit.history.queries import exposure as exposure_query
@@ -197,4 +220,13 @@ def exposure(address: str, port: int | None, directory: Path, fmt: str, at: str 
 
     parse_address(address)
 
-    run(directory, fmt, at, exposure_query, exposure_text, address_text=address, port=port)
+    run(
+        directory,
+        fmt,
+        output,
+        at,
+        exposure_query,
+        exposure_text,
+        address_text=address,
+        port=port,
+    )

@@ -11,6 +11,8 @@ import click
 from driftaudit.report import FORMATS
 
 F = Callable[..., Any]
+#: Formats that show changes per day (a diff per commit of the range: only when shown).
+PER_DAY_FORMATS = ("html", "json")
 
 
 def snapshot_dir(f: F) -> F:

@@ -67,6 +67,8 @@ def report(
         types,
         config,
         default_last_commit=True,
+        # The mail's HTML part shows the chart too.
+        per_day=fmt in options.PER_DAY_FORMATS or bool(email_to),
     )
     data = model(result)
     if output is not None or not email_to:

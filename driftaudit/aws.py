@@ -6,6 +6,7 @@ Nothing here runs at import time; the CLI builds a :class:`ClientPool` and passe
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import threading
@@ -21,6 +22,7 @@ from botocore.exceptions import (
     NoRegionError,
     ProfileNotFound,
 )
+from botocore.utils import parse_timestamp
 
 from driftaudit import __version__
 from driftaudit.errors import ConfigError, ReadOnlyViolation
@@ -55,6 +57,41 @@ def read_only_guard(model: Any, **_: Any) -> None:
     service = model.service_model.service_name
     if not is_allowed(service, model.name):
         raise ReadOnlyViolation(f"refusing {service}:{model.name}: driftaudit is read-only")
+
+
+_ISO_8601 = re.compile(
+    r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,6})\d*)?(Z|[+-]\d\d:?\d\d)?"
+)
+
+
+def fast_timestamp(value: Any) -> Any:
+    """Response timestamp parser: AWS's query protocols send ISO-8601, read here directly.
+
+    botocore's default sends every timestamp through dateutil, about 15% of the CPU of a
+    3,000-instance snapshot. Anything else still goes to botocore's own parser.
+    """
+    m = _ISO_8601.fullmatch(value) if isinstance(value, str) else None
+    if m is None:
+        return parse_timestamp(value)
+    year, month, day, hour, minute, second, frac, zone = m.groups()
+    micro = int(frac.ljust(6, "0")) if frac else 0
+    tz: dt.tzinfo | None = None
+    if zone == "Z":
+        tz = dt.timezone.utc
+    elif zone:
+        sign = -1 if zone[0] == "-" else 1
+        digits = zone[1:].replace(":", "")
+        tz = dt.timezone(sign * dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
+    parts = (year, month, day, hour, minute, second)
+    return dt.datetime(*(int(p) for p in parts), micro, tzinfo=tz)
+
+
+def prepare_session(session: boto3.Session) -> boto3.Session:
+    """Every session driftaudit uses: the read-only guard, the fast timestamp parser."""
+    session.events.register("before-call", read_only_guard)
+    factory = session._session.get_component("response_parser_factory")
+    factory.set_parser_defaults(timestamp_parser=fast_timestamp)
+    return session
 
 
 def client_config(workers: int) -> Config:
@@ -115,7 +152,7 @@ class ClientPool:
             base = boto3.Session(profile_name=profile)
         except ProfileNotFound as e:
             raise ConfigError(f"AWS profile {profile!r} not found in the AWS config files") from e
-        base.events.register("before-call", read_only_guard)
+        prepare_session(base)
         home = base.region_name or "us-east-1"
         # The first call of a run: fail fast (4 attempts, not 10) when the endpoint is wrong
         # or unreachable, rather than backing off for a minute before saying so.
@@ -139,7 +176,7 @@ class ClientPool:
                 aws_session_token=c["SessionToken"],
                 region_name=base.region_name,
             )
-            session.events.register("before-call", read_only_guard)
+            prepare_session(session)
             accounts.append(Account(match.group(1), session, arn))
         return accounts
 

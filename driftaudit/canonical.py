@@ -17,6 +17,7 @@ region order, thread timing or Python version:
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import re
 import uuid
@@ -147,7 +148,9 @@ def _quoted(text: str) -> str:
     return _YAML_ESCAPE.sub(lambda m: f"\\u{ord(m.group()):04x}", body)
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _yaml_str(text: str) -> str:
+    # Cached: the same ids, names, zones and CIDRs recur in thousands of files of one run.
     if (
         _PLAIN.fullmatch(text)
         and not text.endswith((" ", ":"))

@@ -14,7 +14,9 @@ Point the client's endpoint URL at ``proxy.url``; every request is read whole, d
 ``replay=True`` (opt-in, for benchmarks; off by default) answers a request identical to an
 earlier successful one (same method, path, region, service and body) from memory without
 asking upstream, so a single-process emulator's CPU does not serialize concurrent clients
-the way AWS would not. Only valid while the emulator's state does not change.
+the way AWS would not. Only valid while the emulator's state does not change. With
+``replay_paced=True`` as well, a replayed answer is held back as long as upstream took to
+produce it the first time: a server that answers at the emulator's own pace, in parallel.
 
 ``deny_actions`` holds shell-style patterns matched against the action (``DescribeVolumes``)
 and against ``service:Action`` (``ec2:DescribeVolumes``, ``ec2:*``); ``service`` is the
@@ -108,6 +110,7 @@ class FaultProxy:
         reset_rate: float = 0.0,
         seed: int = 0,
         replay: bool = False,
+        replay_paced: bool = False,
     ) -> None:
         parsed = urllib.parse.urlsplit(upstream)
         if parsed.scheme != "http" or not parsed.hostname:
@@ -129,6 +132,9 @@ class FaultProxy:
         self.replay = replay
         #: Replay cache: request key -> (status, reason, headers, body) of a 200 answer.
         self.replayed: dict[tuple[str, ...], tuple[int, str, list[tuple[str, str]], bytes]] = {}
+        self.replay_paced = replay_paced
+        #: Replay cache: request key -> seconds upstream took to answer it.
+        self.replay_seconds: dict[tuple[str, ...], float] = {}
 
     # --- life cycle ----------------------------------------------------------------------
 
@@ -287,10 +293,13 @@ class _Handler(BaseHTTPRequestHandler):
             cached = self.owner.replayed.get(key)
             if cached is not None:
                 self.owner.counts["replayed"] += 1
+                if self.owner.replay_paced:
+                    time.sleep(self.owner.replay_seconds.get(key, 0.0))
                 self._relay(*cached)
                 return
         headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
         headers["Content-Length"] = str(len(body))
+        started = time.perf_counter()
         for attempt in (1, 2):
             if self._upstream is None:
                 self._upstream = http.client.HTTPConnection(*self.owner.upstream, timeout=300)
@@ -311,6 +320,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._upstream = None
         answer = (response.status, response.reason, response.getheaders(), data)
         if key is not None and response.status == 200:
+            self.owner.replay_seconds[key] = time.perf_counter() - started
             self.owner.replayed[key] = answer
         self._relay(*answer)
 

@@ -531,7 +531,8 @@ def notes(stock: bool, seed_info: str, load: tuple[float, float]) -> str:
             "- client s = wall - server CPU; client CPU s = user + system time of the tool's "
             "processes; peak RSS = largest single process (getrusage of waited-for children).",
             f"- Output files written under {where} ({filesystem(where)}): driftaudit writes "
-            "one fsync'ed file per resource, the CLI script one file per command.",
+            "one file per resource (flushed to disk once per region and type), the CLI "
+            "script one file per command.",
             f"- Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python "
             f"{platform.python_version()}, {platform.system()}; 1-minute load average "
             f"{load[0]:.1f} before, {load[1]:.1f} after (other work on the machine skews "

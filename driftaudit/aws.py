@@ -82,8 +82,9 @@ def fast_timestamp(value: Any) -> Any:
         sign = -1 if zone[0] == "-" else 1
         digits = zone[1:].replace(":", "")
         tz = dt.timezone(sign * dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
-    parts = (year, month, day, hour, minute, second)
-    return dt.datetime(*(int(p) for p in parts), micro, tzinfo=tz)
+    return dt.datetime(
+        int(year), int(month), int(day), int(hour), int(minute), int(second), micro, tzinfo=tz
+    )
 
 
 def prepare_session(session: boto3.Session) -> boto3.Session:

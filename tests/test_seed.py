@@ -37,9 +37,12 @@ def _fleet(server: MotoServer) -> dict[str, Any]:
                 for i in _instances(server, region)
             ),
             "volumes": sorted(v["VolumeId"] for v in ec2.describe_volumes()["Volumes"]),
+            # Each VPC's "default" group is made by moto itself, with an id that does not
+            # always follow /moto-api/seed (it depends on when the region's backend started).
             "groups": sorted(
                 (g["GroupId"], g["GroupName"])
                 for g in ec2.describe_security_groups()["SecurityGroups"]
+                if g["GroupName"] != "default"
             ),
         }
     return out

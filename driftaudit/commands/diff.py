@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from driftaudit.commands import options
 from driftaudit.errors import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
+
+if TYPE_CHECKING:
+    from driftaudit.differ import Change
 
 EPILOG = """\b
 Examples:
@@ -24,7 +28,7 @@ Exit codes (like terraform plan -detailed-exitcode): 0 no change at or above --f
 """
 
 
-def gate(changes: list, fail_on: tuple[str, ...]) -> bool:  # type: ignore[type-arg]
+def gate(changes: list[Change], fail_on: tuple[str, ...]) -> bool:
     """Whether any change trips the gate: a severity means "at least", a type means "any"."""
     from driftaudit.differ import SEVERITIES, severity_rank
 

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from driftaudit.commands import options
+
 
 @click.command(
     epilog="\b\nExamples:\n  driftaudit demo ~/driftaudit-demo\n"
@@ -19,15 +21,7 @@ import click
     default="driftaudit-demo",
     type=click.Path(file_okay=False, path_type=Path),
 )
-@click.option(
-    "-f",
-    "--format",
-    "fmt",
-    type=click.Choice(["yaml", "json"]),
-    default="yaml",
-    show_default=True,
-    help="File format.",
-)
+@options.file_format
 @click.option(
     "--force",
     is_flag=True,

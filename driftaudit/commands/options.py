@@ -8,11 +8,25 @@ from typing import Any
 
 import click
 
-from driftaudit.report import FORMATS
+from driftaudit.canonical import FORMATS
+from driftaudit.report import FORMATS as REPORT_FORMATS
 
 F = Callable[..., Any]
 #: Formats that show changes per day (a diff per commit of the range: only when shown).
 PER_DAY_FORMATS = ("html", "json")
+
+
+def file_format(f: F) -> F:
+    """``-f yaml|json``: the format of snapshot files (canonical.FORMATS)."""
+    return click.option(
+        "-f",
+        "--format",
+        "fmt",
+        type=click.Choice(list(FORMATS)),
+        default="yaml",
+        show_default=True,
+        help="File format.",
+    )(f)
 
 
 def snapshot_dir(f: F) -> F:
@@ -41,7 +55,7 @@ def report_format(default: str) -> Callable[[F], F]:
         f = click.option(
             "--format",
             "fmt",
-            type=click.Choice(FORMATS),
+            type=click.Choice(REPORT_FORMATS),
             default=default,
             show_default=True,
             help="Output format.",

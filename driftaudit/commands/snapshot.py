@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from driftaudit.collectors import REGISTRY
+from driftaudit.commands import options
 
 EPILOG = """\b
 Examples:
@@ -44,15 +45,7 @@ def parse_types(value: str | None) -> list[str]:
     type=click.Path(file_okay=False, path_type=Path),
     help="Write one file per resource under DIR (default: one document on stdout).",
 )
-@click.option(
-    "-f",
-    "--format",
-    "fmt",
-    type=click.Choice(["yaml", "json"]),
-    default="yaml",
-    show_default=True,
-    help="File format.",
-)
+@options.file_format
 @click.option("--all-regions", is_flag=True, help="Every region enabled for the account.")
 @click.option("--profile", help="AWS profile (credentials always come from boto3's chain).")
 @click.option(

@@ -337,7 +337,7 @@ def measure(work: Path, meta: dict[str, Any], args: argparse.Namespace) -> tuple
         wall, cpu, proc = driftaudit(ip_next, work)
         walls.append(wall)
         cpus.append(cpu)
-        mode = "incremental update, 1 commit(s)"
+        mode = "history index updated: 1 snapshot commit(s)"
         checks.expect(mode in proc.stderr, f"incremental: {mode!r} not in {proc.stderr!r}")
     checks.names(Answer.of(proc), "ip --at after bench-next (incremental)", [], [STORY_2])
     res.incremental = Timing(

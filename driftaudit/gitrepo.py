@@ -18,14 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from driftaudit.errors import DriftauditError
+from driftaudit.times import parse_when
 
 WORKTREE = "WORKTREE"  # the working tree, as a pseudo-revision
-NOW_WORDS = (
-    "now",
-    "today",
-    "0 days ago",
-    "0 seconds ago",
-)
 
 
 class GitError(DriftauditError):
@@ -90,29 +85,15 @@ class Repo:
             raise GitError(f"unknown revision {rev!r} in {self.root}")
         return proc.stdout.decode().strip()
 
-    def parse_when(self, when: str) -> int:
-        """Seconds since the epoch for "7 days ago", "yesterday", an ISO date... as git reads
-        them. git quietly reads nonsense as "now" and overflows before 1970: both are errors."""
-        out = self.out("rev-parse", f"--since={when}", f"--since={NOW_WORDS[0]}").split()
-        try:
-            when_s, now_s = (int(line.partition("=")[2]) for line in out)
-        except ValueError as e:
-            raise GitError(f"cannot read {when!r} as a time") from e
-        if when_s > now_s + 86400 * 366 * 100 or when_s <= 0:
-            raise GitError(f"{when!r} is out of range (before 1970?)")
-        if when_s == now_s and when.strip().lower() not in NOW_WORDS:
-            raise GitError(
-                f"cannot read {when!r} as a time "
-                '(try an ISO date like 2026-11-20T10:00:00Z, or "7 days ago")'
-            )
-        return when_s
-
     def as_of(self, when: str, paths: Sequence[str]) -> str:
         """The last commit touching ``pathspec`` at or before ``when`` ("7 days ago", ISO)."""
         if not self.has_commits():
             raise GitError(f"{self.root} has no snapshot commits yet")
-        epoch = self.parse_when(when)
-        sha = self.out("rev-list", "-1", f"--before=@{epoch}", "HEAD", "--", *paths).strip()
+        # The same reader as `history --at`: git's own would take a typo for "now".
+        epoch = int(parse_when(when).timestamp())
+        sha = ""
+        if epoch > 0:  # git reads "@0" and earlier as no limit
+            sha = self.out("rev-list", "-1", f"--before=@{epoch}", "HEAD", "--", *paths).strip()
         if not sha:
             first = self.out("log", "--reverse", "--format=%cI", "HEAD", "--", *paths).split()
             since = f"; the first snapshot is from {first[0]}" if first else ""

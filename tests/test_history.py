@@ -21,8 +21,8 @@ import pytest
 from driftaudit.history.holders import Holding, attached_instance, holdings, released
 from driftaudit.history.queries import subtract, union
 from driftaudit.history.rules import allows_port, rule_allows, span
-from driftaudit.history.times import BadTime, parse_when
 from driftaudit.schemas import errors
+from driftaudit.times import BadTime, parse_when
 from tests.support.gitsnap import (
     ACCOUNT,
     REGION,

@@ -207,7 +207,7 @@ def test_demo_writes_reports_with_pictures(session: Session) -> None:
 
 def commit_times(directory: Path) -> list[str]:
     times = git(directory, "log", "--reverse", "--format=%cd", "--date=unix").split()
-    from driftaudit.history.times import iso
+    from driftaudit.times import iso
 
     return [iso(int(t)) for t in times]
 

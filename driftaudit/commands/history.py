@@ -66,7 +66,7 @@ def run(
 
     from driftaudit.errors import DriftauditError
     from driftaudit.history.index import open_index
-    from driftaudit.history.times import parse_when
+    from driftaudit.times import parse_when
 
     when = parse_when(at) if at else None
     try:

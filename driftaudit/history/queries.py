@@ -18,7 +18,7 @@ from driftaudit.errors import DriftauditError
 from driftaudit.history.holders import KIND
 from driftaudit.history.index import Index, rows
 from driftaudit.history.rules import Span, allows_port, canonical_address, span, to_blob
-from driftaudit.history.times import iso
+from driftaudit.times import iso
 
 Interval = tuple[int, int]  # inclusive sample numbers
 

@@ -1,4 +1,4 @@
-"""Times in and out of the history commands: ISO-8601 UTC or a few relative forms.
+"""Times given by users (--since, --at) and printed: ISO-8601 UTC or a few relative forms.
 
 git's approxidate reads almost anything (a typo becomes "now"), so the forms accepted here
 are few and a mistake is an error: ``2026-11-20``, ``2026-11-20T08:00:00Z`` (or any offset;

@@ -1,8 +1,8 @@
 """A deterministic fake fleet, created through boto3 on an AWS emulator (moto server).
 
-Used by the snapshot benchmark (S/M/L: 200 to 3,000 instances; the demo tells its own story in
-``demo_story``). Only
-boto3 and the standard library are imported, so this module loads without moto installed.
+Used by the snapshot benchmark (S/M/L: 200 to 3,000 instances; the demo tells its own story
+in ``demo_story``). Only boto3 and the standard library are imported, so this module loads
+without moto installed.
 
 Determinism: every name, tag, CIDR, size and choice comes from ``random.Random`` seeded per
 region, and moto's own id generator is seeded first (``POST /moto-api/seed``), so the same

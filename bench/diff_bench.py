@@ -46,9 +46,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from driftaudit.collectors import REGISTRY  # noqa: E402
-from driftaudit.snapshot import Part, build_resources  # noqa: E402
-from driftaudit.store import render_part, write_part  # noqa: E402
+from driftaudit.collect.collectors import REGISTRY  # noqa: E402
+from driftaudit.collect.engine import Part, build_resources  # noqa: E402
+from driftaudit.collect.store import render_part, write_part  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 ACCOUNT = "123456789012"

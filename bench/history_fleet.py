@@ -41,8 +41,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from driftaudit.canonical import dumps  # noqa: E402
-from driftaudit.collectors import REGISTRY  # noqa: E402
-from driftaudit.snapshot import Part, build_resources, document  # noqa: E402
+from driftaudit.collect.collectors import REGISTRY  # noqa: E402
+from driftaudit.collect.engine import Part, build_resources, document  # noqa: E402
 
 #: Bump when the generated repository or its meta data change: it is part of the cache key.
 GENERATOR_VERSION = 2

@@ -7,7 +7,7 @@
 
 Needs moto[server], boto3, the AWS CLI (pip install awscli) and jq.
 
-For each size a fresh moto server is started and seeded (driftaudit.seed) with
+For each size a fresh moto server is started and seeded (tests.support.seed) with
 S/M/L = 200/1,000/3,000 instances and proportional everything over three regions. Then, in the
 same run, each tool reads the same describe operations of those regions:
 
@@ -109,7 +109,7 @@ def client_env() -> dict[str, str]:
 
 
 def check_plan() -> list[str]:
-    from driftaudit.collectors import REGISTRY
+    from driftaudit.collect.collectors import REGISTRY
 
     missing = sorted(set(REGISTRY) - {p[0] for p in PLAN})
     if not missing:
@@ -550,8 +550,8 @@ def close_key_pair_race(endpoint: str) -> None:
 
 
 def run_size(size: str, stock: bool, skip_proxy: bool, paced: bool) -> str:
-    from driftaudit.seed import seed_fleet
     from tests.support.faultproxy import FaultProxy
+    from tests.support.seed import seed_fleet
 
     n = SIZES[size]
     load_before = os.getloadavg()[0]

@@ -153,12 +153,12 @@ def run_cli(args: list[str], say: Say) -> int:
 
 def replay(directory: Path, fmt: str, endpoint: str, now: int, say: Say) -> str:
     """Play the story's ten days, one committed snapshot each; returns the first commit."""
-    from driftaudit.aws import ClientPool
-    from driftaudit.collectors import REGISTRY
-    from driftaudit.commit import commit_snapshot
+    from driftaudit.change.commit import commit_snapshot
+    from driftaudit.collect.aws import ClientPool
+    from driftaudit.collect.collectors import REGISTRY
+    from driftaudit.collect.job import take_snapshot
     from driftaudit.demo_story import DAYS, REGION, story_clients
     from driftaudit.gitrepo import open_repo
-    from driftaudit.runner import take_snapshot
 
     fleet = story_clients(endpoint)
     _warm_up(endpoint, REGION)

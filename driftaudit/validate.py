@@ -24,7 +24,7 @@ import yaml
 from jsonschema import ValidationError
 
 from driftaudit.canonical import dumps, format_of, loads, normalize
-from driftaudit.collectors import REGISTRY
+from driftaudit.collect.collectors import REGISTRY
 from driftaudit.schemas import validator
 
 #: Extensions of files that may be snapshots. driftaudit writes .yaml and .json only; a

@@ -13,7 +13,7 @@ from driftaudit.baseline.evaluate import Result, Snapshot, evaluate
 from driftaudit.baseline.load import load_baseline
 from driftaudit.baseline.model import Baseline
 from driftaudit.canonical import dumps
-from driftaudit.collectors import REGISTRY
+from driftaudit.collect.collectors import REGISTRY
 from driftaudit.errors import ConfigError
 from driftaudit.schemas import schema_path
 from tests.support.gitsnap import ACCOUNT, REGION, doc, instance, rule, security_group, volume

@@ -15,9 +15,9 @@ import yaml
 from moto import mock_aws
 
 from driftaudit.canonical import Spec, dumps, iso_utc, loads, normalize
-from driftaudit.collectors import instances, security_groups, volumes
-from driftaudit.collectors.base import Raw, ResourceType
-from driftaudit.snapshot import build_resources
+from driftaudit.collect.collectors import instances, security_groups, volumes
+from driftaudit.collect.collectors.base import Raw, ResourceType
+from driftaudit.collect.engine import build_resources
 
 TYPES = (instances.RESOURCE, security_groups.RESOURCE, volumes.RESOURCE)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from driftaudit.charts import COLORS, Bar, day_chart, timeline
+from driftaudit.render.charts import COLORS, Bar, day_chart, timeline
 from driftaudit.schemas import errors
 from tests.support.gitsnap import (
     commit_all,

@@ -20,7 +20,7 @@ from botocore.stub import Stubber
 from moto import mock_aws
 
 from driftaudit import canonical, schemas
-from driftaudit.collectors import (
+from driftaudit.collect.collectors import (
     REGISTRY,
     auto_scaling_groups,
     images,
@@ -29,9 +29,9 @@ from driftaudit.collectors import (
     load_balancers,
     snapshots,
 )
-from driftaudit.collectors.base import Raw, ResourceType
-from driftaudit.snapshot import Part, build_resources, document
-from driftaudit.store import render_part
+from driftaudit.collect.collectors.base import Raw, ResourceType
+from driftaudit.collect.engine import Part, build_resources, document
+from driftaudit.collect.store import render_part
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"

@@ -16,9 +16,9 @@ import pytest
 from moto import mock_aws
 
 from driftaudit.canonical import canonical_json, dumps
-from driftaudit.collectors import instances, security_groups, volumes
-from driftaudit.collectors.base import ResourceType
-from driftaudit.snapshot import build_resources
+from driftaudit.collect.collectors import instances, security_groups, volumes
+from driftaudit.collect.collectors.base import ResourceType
+from driftaudit.collect.engine import build_resources
 from tests.support.collector_checks import (
     ACCOUNT,
     HOSTILE_TAGS,

@@ -17,7 +17,7 @@ import pytest
 from moto import mock_aws
 
 from driftaudit.canonical import dumps
-from driftaudit.collectors import (
+from driftaudit.collect.collectors import (
     elastic_ips,
     internet_gateways,
     nat_gateways,
@@ -27,8 +27,8 @@ from driftaudit.collectors import (
     subnets,
     vpcs,
 )
-from driftaudit.collectors.base import ResourceType
-from driftaudit.snapshot import build_resources
+from driftaudit.collect.collectors.base import ResourceType
+from driftaudit.collect.engine import build_resources
 from tests.support.collector_checks import (
     ACCOUNT,
     HOSTILE_TAGS,
@@ -577,7 +577,7 @@ def test_transform_is_pure(
 
 
 def test_registered() -> None:
-    from driftaudit.collectors import REGISTRY
+    from driftaudit.collect.collectors import REGISTRY
 
     for rtype, *_ in SAMPLES:
         assert REGISTRY[rtype.name] is rtype

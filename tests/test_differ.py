@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from driftaudit.differ import Change, compare
+from driftaudit.change.differ import Change, compare
 from tests.support.gitsnap import doc, instance, rule, security_group, volume
 
 SSH_DEBUG = rule("ingress", "tcp", "10.191.12.13/32", (22, 22), "temp debugging")

@@ -9,7 +9,7 @@ import click
 import pytest
 
 from driftaudit.cli import cli
-from driftaudit.collectors import REGISTRY
+from driftaudit.collect.collectors import REGISTRY
 from driftaudit.schemas import schema_path
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -22,10 +22,10 @@ import botocore.handlers
 import pytest
 from botocore.config import Config
 
-from driftaudit.aws import read_only_guard
 from driftaudit.canonical import format_of, loads
 from driftaudit.cli import main
-from driftaudit.collectors import REGISTRY
+from driftaudit.collect.aws import read_only_guard
+from driftaudit.collect.collectors import REGISTRY
 from driftaudit.errors import ReadOnlyViolation
 from driftaudit.schemas import document_errors
 from tests.support.faultproxy import FaultProxy

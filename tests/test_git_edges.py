@@ -9,8 +9,8 @@ from pathlib import Path
 import boto3
 import pytest
 
-from driftaudit.snapshot import Part
-from driftaudit.store import render_part, write_part
+from driftaudit.collect.engine import Part
+from driftaudit.collect.store import render_part, write_part
 from tests.support.faultproxy import FaultProxy
 from tests.support.gitsnap import (
     ACCOUNT,

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from driftaudit.aws import ClientPool
+from driftaudit.collect.aws import ClientPool
 from driftaudit.demo import MARKER, prepare
 from driftaudit.errors import ConfigError
 from driftaudit.schemas import errors

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from driftaudit.changes import diff_directory
-from driftaudit.report import FORMATS, model, render
+from driftaudit.change.rangediff import diff_directory
+from driftaudit.render.report import FORMATS, model, render
 from driftaudit.schemas import errors
 from tests.support.gitsnap import (
     commit_all,

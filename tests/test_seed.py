@@ -1,4 +1,4 @@
-"""driftaudit.seed against the moto server: what it creates, that it repeats, and that it
+"""tests.support.seed against the moto server: what it creates, that it repeats, and that it
 creates nothing on an endpoint that is not an emulator."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from typing import Any
 import boto3
 import pytest
 
-from driftaudit.seed import seed_fleet
 from tests.support.motoserver import MotoServer
+from tests.support.seed import seed_fleet
 
 REGIONS = ["us-east-1", "eu-west-1"]
 

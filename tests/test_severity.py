@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from driftaudit.differ import Change, compare
+from driftaudit.change.differ import Change, compare
+from driftaudit.change.severity import Rules, classify, load_rules
 from driftaudit.errors import ConfigError
-from driftaudit.severity import Rules, classify, load_rules
 from tests.support.gitsnap import doc, instance, rule, security_group, volume
 
 BUILT_IN = Rules()

@@ -8,9 +8,8 @@ from pathlib import Path
 import pytest
 
 from driftaudit.canonical import loads
-from driftaudit.errors import UnsafeName
-from driftaudit.snapshot import Part
-from driftaudit.store import (
+from driftaudit.collect.engine import Part
+from driftaudit.collect.store import (
     TEMP_PREFIX,
     WriteStats,
     atomic_write,
@@ -18,6 +17,7 @@ from driftaudit.store import (
     render_part,
     write_part,
 )
+from driftaudit.errors import UnsafeName
 
 PART = Part("123456789012", "eu-west-1", "volumes")
 OTHER = Part("123456789012", "eu-west-1", "instances")

@@ -9,8 +9,8 @@ import boto3
 import pytest
 from botocore.utils import parse_timestamp
 
-from driftaudit.aws import fast_timestamp, prepare_session
 from driftaudit.canonical import iso_utc
+from driftaudit.collect.aws import fast_timestamp, prepare_session
 
 
 @pytest.mark.parametrize(

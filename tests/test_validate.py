@@ -19,9 +19,9 @@ import pytest
 import yaml
 
 from driftaudit.canonical import format_of, loads, normalize
-from driftaudit.collectors import REGISTRY
-from driftaudit.snapshot import Part
-from driftaudit.store import render_part
+from driftaudit.collect.collectors import REGISTRY
+from driftaudit.collect.engine import Part
+from driftaudit.collect.store import render_part
 from tests.conftest import FAKE_ENV
 from tests.support.gitsnap import run
 from tests.support.motoserver import MotoServer

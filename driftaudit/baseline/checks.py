@@ -36,7 +36,7 @@ from driftaudit.baseline.model import (
     within,
 )
 from driftaudit.canonical import canonical_json
-from driftaudit.differ import rule_text
+from driftaudit.change.differ import rule_text
 
 
 def _short(value: Any, limit: int = 120) -> str:

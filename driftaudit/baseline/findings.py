@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from driftaudit.baseline.model import Origin, Step
-from driftaudit.differ import resource_name
+from driftaudit.change.differ import resource_name
 
 KINDS = ("changed", "missing", "unmanaged", "violation")
 ORDER = ("missing", "unmanaged", "changed", "violation")  # within one resource

@@ -7,10 +7,10 @@ import re
 from pathlib import Path
 
 from driftaudit.baseline.findings import Snapshot
-from driftaudit.changes import parse_document
+from driftaudit.change.rangediff import parse_document
+from driftaudit.collect.store import TEMP_PREFIX
 from driftaudit.errors import DriftauditError
 from driftaudit.gitrepo import GitError, Repo
-from driftaudit.store import TEMP_PREFIX
 
 SUFFIXES = (".yaml", ".json")
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from driftaudit.collectors import REGISTRY
+from driftaudit.collect.collectors import REGISTRY
 from driftaudit.commands import options
 from driftaudit.errors import ConfigError
 

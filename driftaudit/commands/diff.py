@@ -12,7 +12,7 @@ from driftaudit.commands import options
 from driftaudit.errors import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
 
 if TYPE_CHECKING:
-    from driftaudit.differ import Change
+    from driftaudit.change.differ import Change
 
 EPILOG = """\b
 Examples:
@@ -30,7 +30,7 @@ Exit codes (like terraform plan -detailed-exitcode): 0 no change at or above --f
 
 def gate(changes: list[Change], fail_on: tuple[str, ...]) -> bool:
     """Whether any change trips the gate: a severity means "at least", a type means "any"."""
-    from driftaudit.differ import SEVERITIES, severity_rank
+    from driftaudit.change.differ import SEVERITIES, severity_rank
 
     if not fail_on:
         return bool(changes)
@@ -42,8 +42,8 @@ def gate(changes: list[Change], fail_on: tuple[str, ...]) -> bool:
 
 
 def check_fail_on(fail_on: tuple[str, ...]) -> None:
-    from driftaudit.collectors import REGISTRY
-    from driftaudit.differ import SEVERITIES
+    from driftaudit.change.differ import SEVERITIES
+    from driftaudit.collect.collectors import REGISTRY
 
     for value in fail_on:
         if value not in SEVERITIES and value not in REGISTRY:
@@ -75,8 +75,8 @@ def diff(
     fail_on: tuple[str, ...],
 ) -> None:
     """Show what changed between two snapshots (default: working tree against HEAD)."""
-    from driftaudit.changes import diff_directory
-    from driftaudit.report import model, render
+    from driftaudit.change.rangediff import diff_directory
+    from driftaudit.render.report import model, render
 
     check_fail_on(fail_on)
     result = diff_directory(

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from driftaudit.canonical import FORMATS
-from driftaudit.report import FORMATS as REPORT_FORMATS
+from driftaudit.render.report import FORMATS as REPORT_FORMATS
 
 F = Callable[..., Any]
 #: Formats that show changes per day (a diff per commit of the range: only when shown).
@@ -99,7 +99,7 @@ def write_output(text: str, output: Path | None) -> None:
     if output is None:
         click.echo(text, nl=False)
         return
-    from driftaudit.store import atomic_write
+    from driftaudit.collect.store import atomic_write
 
     output.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(output, text.encode("utf-8"))

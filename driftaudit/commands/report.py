@@ -57,8 +57,8 @@ def report(
 ) -> None:
     """Render the changes of a period (default: the last commit) as text, Markdown, HTML or
     JSON, and mail them as text + HTML."""
-    from driftaudit.changes import diff_directory
-    from driftaudit.report import model, render, subject
+    from driftaudit.change.rangediff import diff_directory
+    from driftaudit.render.report import model, render, subject
 
     result = diff_directory(
         directory,
@@ -74,7 +74,7 @@ def report(
     if output is not None or not email_to:
         options.write_output(render(data, fmt, template_dir), output)
     if email_to:
-        from driftaudit.mail import SmtpSettings, build_message, send
+        from driftaudit.render.mail import SmtpSettings, build_message, send
 
         if data["summary"]["total"] or always:
             msg = build_message(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from driftaudit.collectors import REGISTRY
+from driftaudit.collect.collectors import REGISTRY
 from driftaudit.commands import options
 
 EPILOG = """\b
@@ -94,8 +94,8 @@ def snapshot(
 
     Layout: DIR/<account-id>/<region>/<type>/<resource-id>.yaml (or .json).
     """
-    from driftaudit.aws import ClientPool
-    from driftaudit.runner import Progress, stdout_document, take_snapshot
+    from driftaudit.collect.aws import ClientPool
+    from driftaudit.collect.job import Progress, stdout_document, take_snapshot
 
     types = [REGISTRY[n] for n in parse_types(only)]
     repo = rel = None
@@ -131,7 +131,7 @@ def snapshot(
             err=True,
         )
     if repo is not None and rel is not None and outcome.succeeded:
-        from driftaudit.commit import commit_snapshot
+        from driftaudit.change.commit import commit_snapshot
 
         result = commit_snapshot(repo, rel, outcome)
         if not quiet:

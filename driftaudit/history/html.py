@@ -10,10 +10,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from driftaudit.charts import COLORS, Bar, timeline
 from driftaudit.history.holders import KIND
 from driftaudit.history.queries import describe_rule
 from driftaudit.history.text import exposure_text, ip_text, rule_text
+from driftaudit.render.charts import COLORS, Bar, timeline
 
 HOLDER = "#1565c0"
 RULE = COLORS["high"]
@@ -114,7 +114,7 @@ def page(results: list[dict[str, Any]]) -> str:
     """One HTML document with a section per answer."""
     from markupsafe import Markup
 
-    from driftaudit.report import _environment
+    from driftaudit.render.report import _environment
 
     sections = []
     for n, result in enumerate(results, 1):

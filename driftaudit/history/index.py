@@ -405,7 +405,7 @@ def _documents(
     repo: Repo, commits: list[Commit], stats: UpdateStats
 ) -> Iterator[tuple[Commit, dict[str, dict[str, Any] | str]]]:
     """Each commit with its changed files parsed, the blobs streamed in commit order."""
-    from driftaudit.changes import parse_document
+    from driftaudit.change.rangediff import parse_document
 
     wanted = [blob for c in commits for _, blob in c.changes if blob is not None]
     blobs = stream_blobs(repo, wanted)

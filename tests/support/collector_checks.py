@@ -12,10 +12,10 @@ import boto3
 from botocore.stub import Stubber
 
 from driftaudit.canonical import FORMATS, dumps, loads
-from driftaudit.collectors.base import Raw, ResourceType
+from driftaudit.collect.collectors.base import Raw, ResourceType
+from driftaudit.collect.engine import Part, build_resources
+from driftaudit.collect.store import render_part
 from driftaudit.schemas import document_errors, errors
-from driftaudit.snapshot import Part, build_resources
-from driftaudit.store import render_part
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from driftaudit.canonical import normalize
-from driftaudit.collectors import REGISTRY
-from driftaudit.snapshot import Part, document
-from driftaudit.store import render_part, write_part
+from driftaudit.collect.collectors import REGISTRY
+from driftaudit.collect.engine import Part, document
+from driftaudit.collect.store import render_part, write_part
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"

@@ -1,5 +1,5 @@
 """What a resource type is: a small declarative record, registered once in
-``driftaudit.collectors``.
+``driftaudit.collect.collectors``.
 
 Each collector module defines ``fetch`` (dumb: call AWS, paginate, return raw dicts) and
 ``transform`` (pure: one raw dict in, one resource dict out, or ``None`` to leave it out),

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from driftaudit.canonical import Spec
-from driftaudit.collectors.base import Clients, Raw, ResourceType, field_id, paginate
+from driftaudit.collect.collectors.base import Clients, Raw, ResourceType, field_id, paginate
 
 RULE_SORT = ("Direction", "Protocol", "FromPort", "ToPort", "SourceType", "Source", "Description")
 

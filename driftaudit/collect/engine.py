@@ -21,9 +21,9 @@ from botocore.exceptions import (
 )
 from botocore.parsers import ResponseParserError
 
-from driftaudit.aws import Account, ClientPool
 from driftaudit.canonical import normalize
-from driftaudit.collectors.base import Raw, ResourceType
+from driftaudit.collect.aws import Account, ClientPool
+from driftaudit.collect.collectors.base import Raw, ResourceType
 from driftaudit.errors import (
     ACCESS_CODES,
     OPT_IN_CODES,

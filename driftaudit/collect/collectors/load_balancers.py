@@ -11,7 +11,14 @@ from __future__ import annotations
 from typing import Any
 
 from driftaudit.canonical import Spec
-from driftaudit.collectors.base import Clients, Raw, ResourceType, batched, merge_tags, paginate
+from driftaudit.collect.collectors.base import (
+    Clients,
+    Raw,
+    ResourceType,
+    batched,
+    merge_tags,
+    paginate,
+)
 
 # elbv2:DescribeTags takes at most 20 ResourceArns, elb:DescribeTags at most 20 names.
 TAGS_PER_CALL = 20

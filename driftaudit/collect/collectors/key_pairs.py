@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from driftaudit.collectors.base import Clients, Raw, ResourceType, field_id
+from driftaudit.collect.collectors.base import Clients, Raw, ResourceType, field_id
 
 
 def fetch(clients: Clients) -> list[Raw]:

@@ -8,12 +8,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from driftaudit.aws import Account, ClientPool
 from driftaudit.canonical import dumps
-from driftaudit.collectors.base import ResourceType
+from driftaudit.collect.aws import Account, ClientPool
+from driftaudit.collect.collectors.base import ResourceType
+from driftaudit.collect.engine import Part, PartResult, collect
+from driftaudit.collect.store import WriteStats, render_part, write_part
 from driftaudit.errors import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, PartFailure, UnsafeName
-from driftaudit.snapshot import Part, PartResult, collect
-from driftaudit.store import WriteStats, render_part, write_part
 
 
 @dataclass

@@ -13,9 +13,9 @@ from typing import Any
 import yaml
 
 from driftaudit.canonical import format_of, loads
-from driftaudit.differ import SEVERITIES, Change, compare, severity_rank
+from driftaudit.change.differ import SEVERITIES, Change, compare, severity_rank
+from driftaudit.change.severity import Rules, classify
 from driftaudit.gitrepo import WORKTREE, Entry, Repo, snapshot_paths
-from driftaudit.severity import Rules, classify
 
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # git's well-known empty tree
 FAILED_TRAILER = "Driftaudit-Failed:"
@@ -237,8 +237,8 @@ def diff_directory(
 ) -> DiffResult:
     """Open the repository holding ``directory``, pick the range, compare, classify (and,
     with ``per_day``, count the changes of each day for the report's chart)."""
+    from driftaudit.change.severity import load_rules
     from driftaudit.gitrepo import open_repo
-    from driftaudit.severity import load_rules
 
     repo, rel = open_repo(directory)
     if config is None and (repo.root / "driftaudit.yaml").is_file():

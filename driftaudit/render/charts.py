@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass
 from html import escape
 
-from driftaudit.differ import SEVERITIES
+from driftaudit.change.differ import SEVERITIES
 
 COLORS = {
     "critical": "#b00020",

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from driftaudit.changes import EMPTY_TREE, Revision, diff
+from driftaudit.change.rangediff import EMPTY_TREE, Revision, diff
+from driftaudit.change.severity import Rules
+from driftaudit.collect.job import SnapshotOutcome
 from driftaudit.gitrepo import WORKTREE, Repo, snapshot_paths
-from driftaudit.report import commit_message
-from driftaudit.runner import SnapshotOutcome
-from driftaudit.severity import Rules
+from driftaudit.render.report import commit_message
 
 
 @dataclass

@@ -11,8 +11,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from driftaudit.changes import DiffResult
-from driftaudit.differ import SEVERITIES, Change, severity_rank
+from driftaudit.change.differ import SEVERITIES, Change, severity_rank
+from driftaudit.change.rangediff import DiffResult
 from driftaudit.errors import ConfigError
 
 FORMATS = ("text", "markdown", "html", "json")
@@ -95,7 +95,7 @@ def _environment(template_dir: Path | None) -> Any:
 def _day_chart(days: list[dict[str, Any]]) -> Any:
     from markupsafe import Markup
 
-    from driftaudit.charts import day_chart
+    from driftaudit.render.charts import day_chart
 
     return Markup(day_chart(days))  # noqa: S704 - built by charts.py, every text escaped
 

@@ -7,7 +7,7 @@ shared with the account.
 from __future__ import annotations
 
 from driftaudit.canonical import Spec
-from driftaudit.collectors.base import Clients, Raw, ResourceType, field_id, paginate
+from driftaudit.collect.collectors.base import Clients, Raw, ResourceType, field_id, paginate
 
 
 def fetch(clients: Clients) -> list[Raw]:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from driftaudit.differ import SEVERITIES, Change, Detail, severity_rank
+from driftaudit.change.differ import SEVERITIES, Change, Detail, severity_rank
 from driftaudit.errors import ConfigError
 
 CRITICAL_PORTS = (22, 3389, 1433, 1521, 3306, 5432, 5439, 6379, 9042, 9200, 11211, 27017)

@@ -7,7 +7,7 @@ A template's data may carry user data, which often holds secrets: it is removed 
 from __future__ import annotations
 
 from driftaudit.canonical import Spec
-from driftaudit.collectors.base import Clients, Raw, ResourceType, field_id, paginate
+from driftaudit.collect.collectors.base import Clients, Raw, ResourceType, field_id, paginate
 
 VERSION_FIELDS = ("VersionNumber", "LaunchTemplateData", "VersionDescription", "CreateTime")
 DATA = "DefaultVersionData.LaunchTemplateData"

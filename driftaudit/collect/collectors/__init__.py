@@ -6,7 +6,7 @@ below, add ``schemas/<name>.schema.json`` and a test.
 
 from __future__ import annotations
 
-from driftaudit.collectors import (
+from driftaudit.collect.collectors import (
     auto_scaling_groups,
     elastic_ips,
     images,
@@ -25,7 +25,7 @@ from driftaudit.collectors import (
     volumes,
     vpcs,
 )
-from driftaudit.collectors.base import ResourceType
+from driftaudit.collect.collectors.base import ResourceType
 
 REGISTRY: dict[str, ResourceType] = {
     r.name: r

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from driftaudit.canonical import Spec
-from driftaudit.collectors.base import Clients, Raw, ResourceType, paginate
+from driftaudit.collect.collectors.base import Clients, Raw, ResourceType, paginate
 
 # arn:aws:autoscaling:REGION:ACCOUNT:autoScalingGroup:UUID:autoScalingGroupName/NAME; NAME may
 # itself hold colons, so anchor on the fixed prefix.

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from driftaudit.canonical import FORMATS, dumps
-from driftaudit.collectors.base import Raw
+from driftaudit.collect.collectors.base import Raw
+from driftaudit.collect.engine import Part, document
 from driftaudit.errors import UnsafeName
-from driftaudit.snapshot import Part, document
 
 # AWS ids (i-0abc, sg-0abc, eipalloc-..., app.my-lb.50dc6c49, a UUID): nothing that can
 # climb out of a directory, hide a file, or mean something else on another OS.

@@ -1,0 +1,3 @@
+"""Change detection: one resource's two versions compared (``differ``), a range of snapshots
+in git (``rangediff``), how much each change matters (``severity``), and the snapshot commit
+with its audit-trail message (``commit``)."""

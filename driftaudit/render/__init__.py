@@ -1,0 +1,2 @@
+"""Rendering: reports through Jinja2 templates (``report``), inline SVG pictures
+(``charts``), and mail (``mail``)."""

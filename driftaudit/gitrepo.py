@@ -294,15 +294,6 @@ def _glob_re(pathspec: str) -> re.Pattern[str]:
     return re.compile(out)
 
 
-def snapshot_paths(rel: str) -> list[str]:
-    """Pathspecs of the snapshot files under a directory (account/region/type/id.ext) and
-    nothing else: reports, indexes or notes kept beside them are never committed."""
-    base = "" if rel in ("", ".") else rel.rstrip("/") + "/"
-    # One pattern for both extensions (.yaml, .json): git refuses a pathspec that matches
-    # nothing, and a snapshot directory may hold only one of the two formats.
-    return [f":(glob){base}*/*/*/*.[jy][sa][om][nl]"]
-
-
 def open_repo(directory: Path, create: bool = False) -> tuple[Repo, str]:
     """The repository holding ``directory`` and the directory's path inside it.
 

@@ -55,3 +55,24 @@ def test_every_resource_type_has_a_schema_and_readme_entry(name: str) -> None:
 @pytest.mark.parametrize("code", ["0", "1", "2", "3"])
 def test_exit_codes_are_documented(code: str) -> None:
     assert f"| {code} |" in README
+
+
+def test_the_pre_commit_hook_passes_exactly_the_layout_files() -> None:
+    import re
+
+    import yaml
+
+    from driftaudit import layout
+
+    hooks = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
+    pattern = hooks[0]["files"]
+    assert pattern == layout.precommit_pattern()
+    good = "snaps/123456789012/us-east-1/security_groups/sg-0abc.yaml"
+    assert re.search(pattern, good)
+    for bad in (
+        "baselines/team/prod/sgs.yaml",
+        "snaps/123456789012/us-east-1/volumes/.vol-1.yaml.4242.driftaudit-tmp",
+        "snaps/123456789012/us-east-1/notatype/x.yaml",
+        "snaps/123456789012/us-east-1/volumes/vol-1.yml",
+    ):
+        assert not re.search(pattern, bad), bad

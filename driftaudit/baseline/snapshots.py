@@ -3,16 +3,12 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
+from driftaudit import layout
 from driftaudit.baseline.findings import Snapshot
-from driftaudit.change.rangediff import parse_document
-from driftaudit.collect.store import TEMP_PREFIX
 from driftaudit.errors import DriftauditError
 from driftaudit.gitrepo import GitError, Repo
-
-SUFFIXES = (".yaml", ".json")
 
 
 def repository_root(directory: Path) -> Path | None:
@@ -26,36 +22,37 @@ def repository_root(directory: Path) -> Path | None:
     return Path(proc.stdout.decode().strip()).resolve()
 
 
-# <account>/<region>/<type>/: anything else under DIR (baselines/, reports, notes) is not ours.
-LAYOUT = re.compile(r"[0-9]{12}/[a-z]{2}(-[a-z]+)+-[0-9]{1,2}/[a-z_]+/[^./][^/]*")
-
-
-def snapshot_files(directory: Path) -> list[Path]:
-    """DIR/<account>/<region>/<type>/<id>.<yaml|json>, nothing else."""
-    return sorted(
-        p
-        for p in directory.glob("*/*/*/*")
-        if p.suffix in SUFFIXES
-        and not p.name.startswith(TEMP_PREFIX)
-        and LAYOUT.fullmatch(p.relative_to(directory).as_posix())
-        and p.is_file()
-    )
-
-
 def read_snapshots(directory: Path, base: Path) -> tuple[list[Snapshot], list[str]]:
     """Every snapshot document under ``directory`` (paths relative to ``base``), and
-    ``file:line: problem`` for those that do not parse."""
+    ``file:line: problem`` for those that cannot be read or do not parse. Only regular files
+    at the layout's places are read (:func:`driftaudit.layout.scan`): a symbolic link, FIFO or
+    device there is a problem, never followed."""
     if not directory.is_dir():
         raise DriftauditError(f"{directory} does not exist or is not a directory")
     snaps: list[Snapshot] = []
     problems: list[str] = []
-    for path in snapshot_files(directory):
-        rel = path.resolve().relative_to(base).as_posix()
-        data = path.read_bytes()
-        doc, problem = parse_document(data, rel)
+    top = directory.resolve()
+    for found in layout.scan(directory):
+        rel = _display(top / found.rel, base)
+        if found.problem is not None:
+            problems.append(f"{rel}:1: {found.problem}")
+            continue
+        try:
+            data = layout.read_regular(found.path)
+        except layout.NotReadable as e:
+            problems.append(f"{rel}:1: {e}")
+            continue
+        doc, problem = layout.parse_document(data, rel)
         if problem:
             problems.append(problem)
             continue
         assert doc is not None
         snaps.append(Snapshot(rel, doc, data.decode("utf-8", errors="replace")))
     return snaps, problems
+
+
+def _display(path: Path, base: Path) -> str:
+    try:
+        return path.relative_to(base).as_posix()
+    except ValueError:
+        return path.as_posix()

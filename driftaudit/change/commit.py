@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from driftaudit.change.rangediff import EMPTY_TREE, Revision, diff
 from driftaudit.change.severity import Rules
 from driftaudit.collect.job import SnapshotOutcome
-from driftaudit.gitrepo import WORKTREE, Repo, snapshot_paths
+from driftaudit.gitrepo import WORKTREE, Repo
+from driftaudit.layout import pathspecs
 from driftaudit.render.report import commit_message
 
 
@@ -22,7 +23,7 @@ class CommitResult:
 def commit_snapshot(
     repo: Repo, rel: str, outcome: SnapshotOutcome, rules: Rules | None = None
 ) -> CommitResult:
-    paths = snapshot_paths(rel)
+    paths = pathspecs(rel)
     has_head = repo.has_commits()
     initial = not has_head or not repo.tree_entries("HEAD", paths)
     old = Revision(repo.resolve("HEAD") if has_head else EMPTY_TREE, "HEAD", "")

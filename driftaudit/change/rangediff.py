@@ -4,18 +4,15 @@ compared (one ``git diff-tree``, one ``git cat-file --batch``), then classified.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
-import yaml
-
-from driftaudit.canonical import format_of, loads
 from driftaudit.change.differ import SEVERITIES, Change, compare, severity_rank
 from driftaudit.change.severity import Rules, classify
-from driftaudit.gitrepo import WORKTREE, Entry, Repo, snapshot_paths
+from driftaudit.gitrepo import WORKTREE, Entry, Repo
+from driftaudit.layout import parse_document, pathspecs, under
 
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # git's well-known empty tree
 FAILED_TRAILER = "Driftaudit-Failed:"
@@ -41,28 +38,6 @@ class DiffResult:
     days: list[dict[str, Any]] = field(default_factory=list)
 
 
-def parse_document(data: bytes, path: str) -> tuple[dict[str, Any] | None, str | None]:
-    """A snapshot file's document, or an error naming the file and line."""
-    try:
-        doc = loads(data, format_of(path))
-    except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        return None, f"{path}:{mark.line + 1 if mark else 1}: does not parse: {e.problem or e}"
-    except json.JSONDecodeError as e:
-        return None, f"{path}:{e.lineno}: does not parse: {e.msg}"
-    except (yaml.YAMLError, UnicodeDecodeError, ValueError) as e:
-        return None, f"{path}:1: does not parse: {e}"
-    if not isinstance(doc, dict) or not isinstance(doc.get("resource"), dict):
-        return None, f"{path}:1: not a driftaudit snapshot document"
-    return doc, None
-
-
-def type_of(path: str, rel: str) -> str:
-    parts = PurePosixPath(path).parts
-    skip = 0 if rel in ("", ".") else len(PurePosixPath(rel).parts)
-    return parts[skip + 2] if len(parts) > skip + 3 else ""
-
-
 def diff(
     repo: Repo,
     rel: str,
@@ -73,12 +48,14 @@ def diff(
 ) -> DiffResult:
     rules = rules or Rules()
     result = DiffResult(old, new)
-    paths = snapshot_paths(rel)
-    entries = [
-        e
-        for e in repo.changed(old.rev, new.rev, paths)
-        if not types or type_of(e.path, rel) in types
-    ]
+    entries = []
+    for e in repo.changed(old.rev, new.rev, pathspecs(rel)):
+        # Only snapshot files: other YAML/JSON kept beside them (notes, temporary files) is
+        # not a resource, whatever the glob matched.
+        old_at, new_at = under(e.path, rel), under(e.old_path or e.path, rel)
+        location = old_at or new_at
+        if location is not None and (not types or location.type in types):
+            entries.append(e)
     entries = pair_format_switches(entries)
     blobs = repo.read_blobs([b for e in entries for b in (e.old, e.new) if b])
     for entry in entries:
@@ -191,7 +168,7 @@ def resolve_range(
     default_last_commit: bool = False,
 ) -> tuple[Revision, Revision]:
     """The two snapshots to compare, as ``git diff`` would pick them."""
-    paths = snapshot_paths(rel)
+    paths = pathspecs(rel)
     if since:
         if rev_a or rev_b:
             from driftaudit.gitrepo import GitError

@@ -21,6 +21,7 @@ from botocore.exceptions import (
 )
 from botocore.parsers import ResponseParserError
 
+from driftaudit import layout
 from driftaudit.canonical import normalize
 from driftaudit.collect.aws import Account, ClientPool
 from driftaudit.collect.collectors.base import Raw, ResourceType
@@ -54,14 +55,10 @@ class PartResult:
 
 
 def document(part: Part, resource_id: str, resource: Raw) -> Raw:
-    """The content of one snapshot file: where it belongs, then the resource itself."""
-    return {
-        "account": part.account,
-        "region": part.region,
-        "type": part.type,
-        "id": resource_id,
-        "resource": resource,
-    }
+    """The content of one snapshot file (the envelope is :mod:`driftaudit.layout`'s)."""
+    return layout.document(
+        layout.Location(part.account, part.region, part.type, resource_id), resource
+    )
 
 
 def build_resources(rtype: ResourceType, raw_items: list[Raw]) -> dict[str, Raw]:

@@ -9,18 +9,14 @@ failed part's files are left exactly as they were.
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from driftaudit import layout
 from driftaudit.canonical import FORMATS, dumps
 from driftaudit.collect.collectors.base import Raw
 from driftaudit.collect.engine import Part, document
-from driftaudit.errors import UnsafeName
 
-# AWS ids (i-0abc, sg-0abc, eipalloc-..., app.my-lb.50dc6c49, a UUID): nothing that can
-# climb out of a directory, hide a file, or mean something else on another OS.
-SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$")
 TEMP_PREFIX = ".tmp-driftaudit-"
 
 
@@ -37,9 +33,7 @@ class WriteStats:
 
 
 def safe_component(value: str, what: str) -> str:
-    if not SAFE_NAME.fullmatch(value) or value in (".", ".."):
-        raise UnsafeName(f"{what} {value!r} cannot name a file safely; refusing to write it")
-    return value
+    return layout.safe_name(value, what)
 
 
 def part_dir(root: Path, part: Part) -> Path:

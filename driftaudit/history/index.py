@@ -22,8 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from driftaudit import layout
 from driftaudit.errors import DriftauditError
-from driftaudit.gitrepo import GitError, Repo, open_repo, snapshot_paths
+from driftaudit.gitrepo import GitError, Repo, open_repo
 from driftaudit.history.gitlog import Commit, snapshot_commits, stream_blobs
 from driftaudit.history.holders import (
     HOLDER_TYPES,
@@ -115,15 +116,10 @@ class _Res:
 
 
 def _key_of(path: str, rel: str) -> Key | None:
-    base = "" if rel in ("", ".") else rel.rstrip("/") + "/"
-    parts = path[len(base) :].split("/") if path.startswith(base) else []
-    if len(parts) != 4 or parts[2] not in TRACKED:
+    at = layout.under(path, rel)
+    if at is None or at.type not in TRACKED:
         return None
-    name = parts[3]
-    for ext in (".yaml", ".json"):
-        if name.endswith(ext):
-            return (parts[2], parts[0], parts[1], name[: -len(ext)])
-    return None
+    return (at.type, at.account, at.region, at.id)
 
 
 # --- building ----------------------------------------------------------------------------
@@ -405,8 +401,6 @@ def _documents(
     repo: Repo, commits: list[Commit], stats: UpdateStats
 ) -> Iterator[tuple[Commit, dict[str, dict[str, Any] | str]]]:
     """Each commit with its changed files parsed, the blobs streamed in commit order."""
-    from driftaudit.change.rangediff import parse_document
-
     wanted = [blob for c in commits for _, blob in c.changes if blob is not None]
     blobs = stream_blobs(repo, wanted)
     for commit in commits:
@@ -416,7 +410,7 @@ def _documents(
                 continue
             _, data = next(blobs)
             stats.files += 1
-            doc, problem = parse_document(data, path)
+            doc, problem = layout.parse_document(data, path)
             docs[path] = doc if doc is not None else str(problem)
         yield commit, docs
 
@@ -424,7 +418,7 @@ def _documents(
 def _process(repo: Repo, builder: _Builder, span: str, head: str) -> None:
     # Every snapshot commit is a sample, even one that changed no tracked type: it still
     # shows the tracked resources as they were then, which narrows every boundary.
-    commits = snapshot_commits(repo, span, snapshot_paths(builder.rel))
+    commits = snapshot_commits(repo, span, layout.pathspecs(builder.rel))
     for commit in commits:
         commit.changes = [(p, b) for p, b in commit.changes if _key_of(p, builder.rel)]
     for commit, docs in _documents(repo, commits, builder.stats):

@@ -12,6 +12,8 @@ from urllib.parse import quote
 
 from driftaudit import __version__
 from driftaudit.baseline.findings import Checked, Finding, Result
+from driftaudit.render.markdown import cell, code_span, fence
+from driftaudit.textsafe import one_line
 
 FORMATS = ("text", "markdown", "json", "junit", "sarif")
 SARIF_SCHEMA = (
@@ -64,13 +66,14 @@ def _symbol(entry: Checked) -> str:
 def _header(entry: Checked) -> str:
     label = f"{entry.id} ({entry.name})" if entry.name and entry.name != entry.id else entry.id
     where = "/".join(p for p in (entry.account, entry.region) if p)
-    return f"{_symbol(entry)} {label}  [{entry.type}{' ' + where if where else ''}]"
+    return one_line(f"{_symbol(entry)} {label}  [{entry.type}{' ' + where if where else ''}]")
 
 
 def _lines(finding: Finding) -> list[str]:
+    """One line per item: resource data (names, descriptions, tags) cannot add a line."""
     if finding.items:
-        return [i.text for i in finding.items]
-    return [finding.message]
+        return [one_line(i.text) for i in finding.items]
+    return [one_line(finding.message)]
 
 
 def plan(result: Result, indent: str = "    ") -> list[str]:
@@ -91,16 +94,19 @@ def text(result: Result) -> str:
 def markdown(result: Result) -> str:
     status = "in sync" if result.in_sync else "drift"
     out = [f"## driftaudit check: {status}", "", summary(result).split(": ", 1)[1], ""]
-    out.append("Baseline: " + ", ".join(f"`{f}`" for f in result.files))
+    out.append("Baseline: " + ", ".join(code_span(str(f)) for f in result.files))
     if not result.in_sync:
         out += ["", "| Finding | Resource | Type | Where | Detail |", "|---|---|---|---|---|"]
         for f in result.findings:
             where = "/".join(p for p in (f.account, f.region) if p)
-            detail = "<br>".join(_cell(line) for line in _lines(f))
-            out.append(f"| {f.kind} | {_cell(f.label)} | {f.type} | {where} | {detail} |")
-        # The plan again as a diff block: GitHub colours its + and - lines.
-        out += ["", "<details><summary>Plan</summary>", "", "```diff"]
-        out += [*_diff_lines(result), "```", "</details>"]
+            detail = "<br>".join(cell(line) for line in _lines(f))
+            out.append(f"| {f.kind} | {cell(f.label)} | {f.type} | {cell(where)} | {detail} |")
+        # The plan again as a diff block: GitHub colours its + and - lines. Its fence is
+        # longer than any backtick run in it, so no description can close it.
+        plan_lines = _diff_lines(result)
+        ticks = fence(plan_lines)
+        out += ["", "<details><summary>Plan</summary>", "", f"{ticks}diff"]
+        out += [*plan_lines, ticks, "</details>"]
     return "\n".join(out) + "\n"
 
 
@@ -117,12 +123,8 @@ def _diff_lines(result: Result) -> list[str]:
                     line = f"{line[0]}     {line[2:]}"
                 else:
                     line = f"      {line}"
-                out.append(line.replace("```", "'''"))
+                out.append(line)
     return out
-
-
-def _cell(value: str) -> str:
-    return value.replace("&", "&amp;").replace("<", "&lt;").replace("|", "\\|").replace("\n", " ")
 
 
 # --- JSON ----------------------------------------------------------------------------------------

@@ -4,18 +4,27 @@ compared (one ``git diff-tree``, one ``git cat-file --batch``), then classified.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from driftaudit import layout
 from driftaudit.change.differ import SEVERITIES, Change, compare, severity_rank
 from driftaudit.change.severity import Rules, classify
 from driftaudit.gitrepo import WORKTREE, Entry, Repo
 from driftaudit.layout import parse_document, pathspecs, under
 
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # git's well-known empty tree
+#: How ``snapshot --commit`` records failed parts (change/commit.py): a message starting with
+#: MESSAGE_HEAD whose final paragraph is FAILED_INTRO, then one FAILED_TRAILER line per part.
+MESSAGE_HEAD = "driftaudit snapshot: "
+FAILED_INTRO = "Parts that could not be read (their previous files are kept):"
 FAILED_TRAILER = "Driftaudit-Failed:"
+_FAILED_LINE = re.compile(
+    rf"{FAILED_TRAILER} ((?:{layout.ACCOUNT})/(?:{layout.REGION})/(?:{layout.TYPE}) \S.*)"
+)
 
 
 @dataclass
@@ -105,12 +114,26 @@ def failed_parts(repo: Repo, old: str | None, new: str) -> list[str]:
     # No path limit: a partial snapshot that changed nothing else is an empty commit, which
     # touches no path but still records its failures.
     for _sha, body in repo.log_messages(old, new, ()):
-        for line in body.splitlines():
-            if line.startswith(FAILED_TRAILER):
-                item = line[len(FAILED_TRAILER) :].strip()
-                if item not in found:
-                    found.append(item)
+        for item in recorded_failures(body):
+            if item not in found:
+                found.append(item)
     return found
+
+
+def recorded_failures(message: str) -> list[str]:
+    """The failed parts a commit message records, read only in the form driftaudit writes:
+    a driftaudit snapshot commit whose final paragraph is the intro line followed by nothing
+    but ``Driftaudit-Failed: ACCOUNT/REGION/TYPE reason`` lines. Anything else (another
+    commit, such lines elsewhere, a paragraph with one line that is not ours) records none:
+    what data or a person wrote cannot pass for a failure driftaudit saw."""
+    if not message.startswith(MESSAGE_HEAD):
+        return []
+    paragraphs = message.strip("\n").split("\n\n")
+    last = paragraphs[-1].split("\n")
+    if len(paragraphs) < 2 or len(last) < 2 or last[0] != FAILED_INTRO:
+        return []
+    matches = [_FAILED_LINE.fullmatch(line) for line in last[1:]]
+    return [m.group(1) for m in matches if m] if all(matches) else []
 
 
 def daily(

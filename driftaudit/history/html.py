@@ -114,12 +114,12 @@ def page(results: list[dict[str, Any]]) -> str:
     """One HTML document with a section per answer."""
     from markupsafe import Markup
 
-    from driftaudit.render.report import _environment
+    from driftaudit.render.report import jinja_environment
 
     sections = []
     for n, result in enumerate(results, 1):
         part = section(result, f"timeline-{n}")
         part["svg"] = Markup(part["svg"])  # noqa: S704 - built by charts.py, text escaped
         sections.append(part)
-    template = _environment(None).get_template("history.html.j2")
+    template = jinja_environment().get_template("history.html.j2")
     return str(template.render(sections=sections))

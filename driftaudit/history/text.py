@@ -6,6 +6,12 @@ from typing import Any
 
 from driftaudit.history.holders import KIND
 from driftaudit.history.queries import describe_rule
+from driftaudit.textsafe import one_line
+
+
+def _join(lines: list[str]) -> str:
+    """The answer's lines; a name or description holding a line break stays on its line."""
+    return "".join(one_line(line) + "\n" for line in lines)
 
 
 def _start(start: dict[str, Any]) -> str:
@@ -65,7 +71,7 @@ def ip_text(result: dict[str, Any]) -> str:
             f" {h['address']}{via}  {h['account']}/{h['region']}"
         )
         lines += ["  " + _start(h["start"]), "  " + _end(h["end"])]
-    return "\n".join(lines) + "\n"
+    return _join(lines)
 
 
 def rule_text(result: dict[str, Any]) -> str:
@@ -75,7 +81,7 @@ def rule_text(result: dict[str, Any]) -> str:
     for window in result["rules"]:
         lines.append(_rule_line(window))
         lines += ["  " + _start(window["start"]), "  " + _end(window["end"])]
-    return "\n".join(lines) + "\n"
+    return _join(lines)
 
 
 def exposure_text(result: dict[str, Any]) -> str:
@@ -97,4 +103,4 @@ def exposure_text(result: dict[str, Any]) -> str:
         lines.append("  " + _end(w["end"]))
         lines += [f"         {cause}" for cause in w["closed_by"]]
         lines += [f"  rule   {_rule_line(r)}" for r in w["rules"]]
-    return "\n".join(lines) + "\n"
+    return _join(lines)

@@ -14,6 +14,7 @@ from typing import Any
 from driftaudit.change.differ import SEVERITIES, Change, severity_rank
 from driftaudit.change.rangediff import DiffResult
 from driftaudit.errors import ConfigError
+from driftaudit.textsafe import one_line
 
 FORMATS = ("text", "markdown", "html", "json")
 TEMPLATE_FILES = {
@@ -62,7 +63,15 @@ def subject(data: dict[str, Any]) -> str:
     return f"driftaudit: {s['total']} change(s), highest {s['highest']} ({counts})"
 
 
-def _environment(template_dir: Path | None) -> Any:
+def jinja_environment(template_dir: Path | None = None) -> Any:
+    """The Jinja2 environment of every report and page: the built-in templates, preceded by
+    ``template_dir``'s when given, with driftaudit's filters (``one_line``, ``md_code``,
+    ``md_cell``, ``md_fence``, ``tojson_pretty``).
+
+    User templates run in Jinja2's sandbox: a template is not a program, and a report job
+    given a template directory from a pull request must not run what it holds (no
+    ``__globals__``, no attributes starting with ``_``, bounded ``range``). The built-in
+    templates render the same in it."""
     from jinja2 import (
         ChoiceLoader,
         Environment,
@@ -70,13 +79,18 @@ def _environment(template_dir: Path | None) -> Any:
         StrictUndefined,
         select_autoescape,
     )
+    from jinja2.sandbox import SandboxedEnvironment
+
+    from driftaudit.render import markdown
 
     loaders = [FileSystemLoader(str(BUILTIN_TEMPLATES))]
+    kind: type[Environment] = Environment
     if template_dir is not None:
         if not template_dir.is_dir():
             raise ConfigError(f"--template-dir {template_dir}: not a directory")
         loaders.insert(0, FileSystemLoader(str(template_dir)))
-    env = Environment(
+        kind = SandboxedEnvironment
+    env = kind(
         loader=ChoiceLoader(loaders),
         autoescape=select_autoescape(enabled_extensions=("html", "html.j2"), default=False),
         undefined=StrictUndefined,
@@ -87,6 +101,10 @@ def _environment(template_dir: Path | None) -> Any:
     env.filters["tojson_pretty"] = lambda v: json.dumps(
         v, indent=2, sort_keys=True, ensure_ascii=False
     )
+    env.filters["one_line"] = one_line
+    env.filters["md_code"] = markdown.code_span
+    env.filters["md_cell"] = markdown.cell
+    env.filters["md_fence"] = markdown.fence
     env.globals["SEVERITIES"] = list(reversed(SEVERITIES))
     env.globals["day_chart"] = _day_chart
     return env
@@ -105,43 +123,12 @@ def render(data: dict[str, Any], fmt: str, template_dir: Path | None = None) -> 
         raise ConfigError(f"unknown report format {fmt!r} (expected {', '.join(FORMATS)})")
     from jinja2 import TemplateError
 
-    env = _environment(template_dir)
+    env = jinja_environment(template_dir)
     try:
         return str(env.get_template(TEMPLATE_FILES[fmt]).render(report=data, subject=subject(data)))
     except TemplateError as e:
         where = f"{getattr(e, 'filename', None) or TEMPLATE_FILES[fmt]}"
         line = getattr(e, "lineno", None)
-        raise ConfigError(f"template {where}{':' + str(line) if line else ''}: {e}") from e
-
-
-def commit_message(
-    changes: list[Change], resources: int, failed: list[str], initial: bool, top: int = 20
-) -> str:
-    """``git log`` alone reads as an audit trail: counts, then the most severe lines."""
-    s = summary(changes)
-    if initial:
-        head = f"driftaudit snapshot: initial, {resources} resources"
-    else:
-        counts = ", ".join(f"{n} {sev}" for sev, n in s["by_severity"].items())
-        head = (
-            f"driftaudit snapshot: {s['total']} change(s) ({counts})"
-            if changes
-            else ("driftaudit snapshot: no changes")
-        )
-    lines = [head, ""]
-    for t, actions in s["by_type"].items():
-        lines.append(f"{t}: " + ", ".join(f"{n} {a}" for a, n in actions.items()))
-    if not initial and changes:
-        entries = [(d.severity, f"{c.label}: {d.text}") for c in changes for d in c.details] + [
-            (c.severity, f"{c.type} {c.label}: {c.action}") for c in changes if not c.details
-        ]
-        entries.sort(key=lambda e: -severity_rank(e[0]))  # stable: keeps the diff's order
-        lines.append("")
-        lines.extend(f"[{sev}] {text}" for sev, text in entries[:top])
-        if len(entries) > top:
-            lines.append(f"... and {len(entries) - top} more")
-    if failed:
-        lines.append("")
-        lines.append("Parts that could not be read (their previous files are kept):")
-        lines.extend(f"Driftaudit-Failed: {f}" for f in failed)
-    return "\n".join(lines).rstrip() + "\n"
+        raise ConfigError(
+            f"template {where}{':' + str(line) if line else ''}: {one_line(str(e))}"
+        ) from e

@@ -178,6 +178,31 @@ def test_broken_template_is_an_error_naming_it(
     assert diff(capsys, snaps, "--template-dir", str(templates))[0] == 2
 
 
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "cycler.__init__.__globals__.os.popen('touch {marker}').read()",
+        "joiner.__init__.__globals__['os'].system('touch {marker}')",
+        "report.__class__.__mro__[1].__subclasses__()",
+    ],
+    ids=["cycler-globals", "joiner-globals", "subclasses"],
+)
+def test_user_templates_run_in_a_sandbox(
+    snaps: Path, capsys: Capsys, tmp_path: Path, expression: str
+) -> None:
+    marker = tmp_path / "ran"
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / "report.txt.j2").write_text(
+        "{{ " + expression.format(marker=marker) + " }}\n", encoding="utf-8"
+    )
+    for command in (["diff", "-C", str(snaps), "HEAD~1", "HEAD"], ["report", "-C", str(snaps)]):
+        code, out, err = run(capsys, *command, "--template-dir", str(templates))
+        assert (code, out) == (1, "")
+        assert err.count("\n") == 1 and "report.txt.j2" in err and "unsafe" in err, err
+        assert not marker.exists()
+
+
 def test_template_dir_that_does_not_exist_is_an_error(
     snaps: Path, capsys: Capsys, tmp_path: Path
 ) -> None:

@@ -154,6 +154,17 @@ def envelope_problem(doc: Any) -> tuple[list[Any], str] | None:
     return None
 
 
+def document_problem(doc: Any) -> tuple[list[Any], str] | None:
+    """The envelope's first problem, else the first problem its type's own check finds in
+    the resource (a security-group rule that is not one), else None."""
+    from driftaudit.collect.collectors import REGISTRY
+
+    problem = envelope_problem(doc)
+    if problem is not None:
+        return problem
+    return REGISTRY[doc["type"]].check(doc["resource"])
+
+
 def _show(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
@@ -187,7 +198,7 @@ def parse_document(data: bytes, path: str) -> tuple[dict[str, Any] | None, str |
             return None, f"{path}:{e.line}: {e.message}"
         except RecursionError:
             return None, f"{path}:1: does not parse: nested too deeply"
-    problem = envelope_problem(doc)
+    problem = document_problem(doc)
     if problem is not None:
         where, message = problem
         line = _line(text, where) if where else 1

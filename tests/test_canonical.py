@@ -15,11 +15,15 @@ import yaml
 from moto import mock_aws
 
 from driftaudit.canonical import Spec, dumps, iso_utc, loads, normalize
-from driftaudit.collect.collectors import instances, security_groups, volumes
+from driftaudit.collect.collectors import (
+    REGISTRY,
+    instances,
+    security_groups,
+)
 from driftaudit.collect.collectors.base import Raw, ResourceType
 from driftaudit.collect.engine import build_resources
 
-TYPES = (instances.RESOURCE, security_groups.RESOURCE, volumes.RESOURCE)
+TYPES = (instances.RESOURCE, security_groups.RESOURCE, REGISTRY["volumes"])
 
 HOSTILE = [
     "yes", "no", "on", "off", "y", "n", "True", "FALSE", "~", "null", "Null", "NULL",

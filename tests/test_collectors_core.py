@@ -16,7 +16,11 @@ import pytest
 from moto import mock_aws
 
 from driftaudit.canonical import canonical_json, dumps
-from driftaudit.collect.collectors import instances, security_groups, volumes
+from driftaudit.collect.collectors import (
+    REGISTRY,
+    instances,
+    security_groups,
+)
 from driftaudit.collect.collectors.base import ResourceType
 from driftaudit.collect.engine import build_resources
 from tests.support.collector_checks import (
@@ -147,7 +151,7 @@ def test_volumes_moto(ec2: Any) -> None:
     )["VolumeId"]
     free = ec2.create_volume(Size=20, AvailabilityZone="us-east-1a", VolumeType="gp3")["VolumeId"]
     ec2.attach_volume(VolumeId=tagged, InstanceId=iid, Device="/dev/sdf")
-    raw, resources = collect(volumes.RESOURCE)
+    raw, resources = collect(REGISTRY["volumes"])
     assert {tagged, free} < set(resources)  # with the instance's root volume
     assert set(resources) == {v["VolumeId"] for v in raw}
     assert resources[tagged]["Tags"] == HOSTILE_TAGS
@@ -190,8 +194,10 @@ def test_volumes_multi_attach_two_pages_aws_shapes() -> None:
         "CreateTime": T,
         "Attachments": [],
     }
-    raw = stubbed_fetch(volumes.RESOURCE, two_pages("describe_volumes", "Volumes", [shared, other]))
-    resources = build_checked(volumes.RESOURCE, raw)
+    raw = stubbed_fetch(
+        REGISTRY["volumes"], two_pages("describe_volumes", "Volumes", [shared, other])
+    )
+    resources = build_checked(REGISTRY["volumes"], raw)
     assert set(resources) == {"vol-0a1b2c3d4e5f60001", "vol-0a1b2c3d4e5f60002"}
     r = resources["vol-0a1b2c3d4e5f60001"]
     assert [a["InstanceId"] for a in r["Attachments"]] == [
@@ -333,7 +339,8 @@ def sgr(n: int, egress: bool, protocol: str, ports: tuple[int, int], **source: A
 
 # DescribeSecurityGroupRules: one rule per source; all-traffic rules say -1/-1 for ports.
 SGRS = [
-    sgr(1, False, "tcp", (22, 22), CidrIpv4="10.0.0.0/8", Description="office"),
+    sgr(1, False, "tcp", (22, 22), CidrIpv4="10.0.0.0/8", Description="office",
+        Tags=[{"Key": "ticket", "Value": "SEC-42"}]),
     sgr(2, False, "tcp", (22, 22), CidrIpv4="192.168.1.0/24"),
     sgr(3, False, "tcp", (22, 22), CidrIpv6="2001:db8::/32", Description="office v6"),
     sgr(4, False, "tcp", (22, 22), PrefixListId=PL, Description="corp"),
@@ -358,13 +365,18 @@ def flat(n: int, direction: str, protocol: str, kind: str, source: str, **rest: 
 
 # What the group means, one rule per line; written from AWS's semantics, not from the code.
 EXPECTED_RULES = [
-    flat(1, "ingress", "tcp", "cidr", "10.0.0.0/8", FromPort=22, ToPort=22, Description="office"),
+    # Rule tags (DescribeSecurityGroupRules) are kept, as a mapping like every Tags.
+    flat(1, "ingress", "tcp", "cidr", "10.0.0.0/8", FromPort=22, ToPort=22, Description="office",
+         Tags={"ticket": "SEC-42"}),
     flat(2, "ingress", "tcp", "cidr", "192.168.1.0/24", FromPort=22, ToPort=22),
     flat(3, "ingress", "tcp", "cidr6", "2001:db8::/32", FromPort=22, ToPort=22,
          Description="office v6"),
     flat(4, "ingress", "tcp", "prefix_list", PL, FromPort=22, ToPort=22, Description="corp"),
     flat(5, "ingress", "tcp", "group", SG_SAME, FromPort=22, ToPort=22, Description="bastion"),
-    flat(6, "ingress", "tcp", "group", f"{OTHER}/{SG_OTHER}", FromPort=22, ToPort=22),
+    # A reference across a VPC peering keeps which peering it goes through.
+    flat(6, "ingress", "tcp", "group", f"{OTHER}/{SG_OTHER}", FromPort=22, ToPort=22,
+         VpcId="vpc-0ffffffffffffffff", VpcPeeringConnectionId="pcx-0a1b2c3d4e5f60001",
+         PeeringStatus="active"),
     flat(7, "ingress", "tcp", "cidr", "10.0.0.0/8", FromPort=443, ToPort=443),
     flat(8, "ingress", "icmp", "cidr", "0.0.0.0/0", FromPort=8, ToPort=-1, Description="ping"),
     flat(9, "ingress", "-1", "group", SG),
@@ -425,7 +437,7 @@ def test_security_group_rule_without_sgr_has_no_id() -> None:
         (security_groups.RESOURCE, {**GROUP, "SecurityGroupRules": SGRS}),
         (instances.RESOURCE, {**instance("i-0a1b2c3d4e5f60001"), "ReservationId": "r-01"}),
         (instances.RESOURCE, instance("i-0a1b2c3d4e5f60002", "terminated")),
-        (volumes.RESOURCE, {"VolumeId": "vol-0a1b2c3d4e5f60001", "Size": 8, "Tags": []}),
+        (REGISTRY["volumes"], {"VolumeId": "vol-0a1b2c3d4e5f60001", "Size": 8, "Tags": []}),
     ],
     ids=["security_groups", "instances", "instances-terminated", "volumes"],
 )

@@ -18,14 +18,10 @@ from moto import mock_aws
 
 from driftaudit.canonical import dumps
 from driftaudit.collect.collectors import (
+    REGISTRY,
     elastic_ips,
-    internet_gateways,
     nat_gateways,
-    network_acls,
     network_interfaces,
-    route_tables,
-    subnets,
-    vpcs,
 )
 from driftaudit.collect.collectors.base import ResourceType
 from driftaudit.collect.engine import build_resources
@@ -486,35 +482,35 @@ SAMPLES: list[tuple[ResourceType, str, str, list[dict[str, Any]], set[str]]] = [
         {"eipalloc-0a1b2c3d4e5f60001", "eipalloc-0a1b2c3d4e5f60002"},
     ),
     (
-        vpcs.RESOURCE,
+        REGISTRY["vpcs"],
         "describe_vpcs",
         "Vpcs",
         VPC_SAMPLES,
         {"vpc-0a1b2c3d4e5f60001", "vpc-0a1b2c3d4e5f60002"},
     ),
     (
-        subnets.RESOURCE,
+        REGISTRY["subnets"],
         "describe_subnets",
         "Subnets",
         SUBNET_SAMPLES,
         {"subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002"},
     ),
     (
-        route_tables.RESOURCE,
+        REGISTRY["route_tables"],
         "describe_route_tables",
         "RouteTables",
         ROUTE_TABLE_SAMPLES,
         {"rtb-0a1b2c3d4e5f60001", "rtb-0a1b2c3d4e5f60002"},
     ),
     (
-        network_acls.RESOURCE,
+        REGISTRY["network_acls"],
         "describe_network_acls",
         "NetworkAcls",
         ACL_SAMPLES,
         {"acl-0a1b2c3d4e5f60001", "acl-0a1b2c3d4e5f60002"},
     ),
     (
-        internet_gateways.RESOURCE,
+        REGISTRY["internet_gateways"],
         "describe_internet_gateways",
         "InternetGateways",
         IGW_SAMPLES,
@@ -653,7 +649,7 @@ def test_vpcs_moto(ec2: Any) -> None:
     vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16", TagSpecifications=tag_spec("vpc"))["Vpc"]
     for cidr in ("10.2.0.0/16", "10.1.0.0/16"):
         ec2.associate_vpc_cidr_block(VpcId=vpc["VpcId"], CidrBlock=cidr)
-    raw, resources = collect(vpcs.RESOURCE)
+    raw, resources = collect(REGISTRY["vpcs"])
     default = [v["VpcId"] for v in raw if v["IsDefault"]]
     assert set(resources) == {vpc["VpcId"], *default} and len(default) == 1
     r = resources[vpc["VpcId"]]
@@ -667,7 +663,7 @@ def test_vpcs_moto(ec2: Any) -> None:
 
 
 def test_vpcs_aws_shapes() -> None:
-    r = stubbed(vpcs.RESOURCE)["vpc-0a1b2c3d4e5f60001"]
+    r = stubbed(REGISTRY["vpcs"])["vpc-0a1b2c3d4e5f60001"]
     assert [c["CidrBlock"] for c in r["CidrBlockAssociationSet"]] == ["10.0.0.0/16", "10.1.0.0/16"]
 
 
@@ -677,7 +673,7 @@ def test_vpcs_aws_shapes() -> None:
 def test_subnets_moto_drop_the_free_address_count(ec2: Any) -> None:
     _, (subnet,) = vpc_and_subnets(ec2)
     ec2.create_tags(Resources=[subnet], Tags=tag_list(HOSTILE_TAGS))
-    raw, resources = collect(subnets.RESOURCE)
+    raw, resources = collect(REGISTRY["subnets"])
     assert subnet in resources and len(resources) == len(raw) > 1  # with the default subnets
     assert all("AvailableIpAddressCount" in s for s in raw)
     assert not any("AvailableIpAddressCount" in s for s in resources.values())
@@ -685,7 +681,7 @@ def test_subnets_moto_drop_the_free_address_count(ec2: Any) -> None:
     before = dumps(resources[subnet])
     # Using addresses in the subnet changes the count AWS reports, not the snapshot.
     ec2.create_network_interface(SubnetId=subnet)
-    raw_after, after = collect(subnets.RESOURCE)
+    raw_after, after = collect(REGISTRY["subnets"])
     count = {s["SubnetId"]: s["AvailableIpAddressCount"] for s in raw}
     count_after = {s["SubnetId"]: s["AvailableIpAddressCount"] for s in raw_after}
     assert count_after[subnet] < count[subnet]
@@ -705,7 +701,7 @@ def test_route_tables_moto(ec2: Any) -> None:
         ec2.create_route(RouteTableId=rtb_id, DestinationCidrBlock=cidr, GatewayId=igw)
     for subnet in reversed(subs):
         ec2.associate_route_table(RouteTableId=rtb_id, SubnetId=subnet)
-    raw, resources = collect(route_tables.RESOURCE)
+    raw, resources = collect(REGISTRY["route_tables"])
     assert set(resources) == ids_of(raw, "RouteTableId") and rtb_id in resources
     r = resources[rtb_id]
     assert r["Tags"] == HOSTILE_TAGS
@@ -721,7 +717,7 @@ def test_route_tables_moto(ec2: Any) -> None:
 
 
 def test_route_tables_aws_shapes() -> None:
-    r = stubbed(route_tables.RESOURCE)["rtb-0a1b2c3d4e5f60001"]
+    r = stubbed(REGISTRY["route_tables"])["rtb-0a1b2c3d4e5f60001"]
     destinations = [
         x.get("DestinationCidrBlock")
         or x.get("DestinationIpv6CidrBlock")
@@ -756,7 +752,7 @@ def test_network_acls_moto_entries_by_direction_then_number(ec2: Any) -> None:
             CidrBlock=f"10.{number % 256}.0.0/16",
             PortRange={"From": 443, "To": 443},
         )
-    raw, resources = collect(network_acls.RESOURCE)
+    raw, resources = collect(REGISTRY["network_acls"])
     assert set(resources) == ids_of(raw, "NetworkAclId") and acl_id in resources
     r = resources[acl_id]
     assert r["Tags"] == HOSTILE_TAGS
@@ -772,7 +768,7 @@ def test_network_acls_moto_entries_by_direction_then_number(ec2: Any) -> None:
 
 
 def test_network_acls_aws_shapes() -> None:
-    r = stubbed(network_acls.RESOURCE)["acl-0a1b2c3d4e5f60001"]
+    r = stubbed(REGISTRY["network_acls"])["acl-0a1b2c3d4e5f60001"]
     assert [(e["Egress"], e["RuleNumber"]) for e in r["Entries"]] == [
         (False, 90),
         (False, 110),
@@ -796,7 +792,7 @@ def test_internet_gateways_moto(ec2: Any) -> None:
     tagged_id = tagged["InternetGateway"]["InternetGatewayId"]
     ec2.attach_internet_gateway(InternetGatewayId=tagged_id, VpcId=vpc)
     detached = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
-    raw, resources = collect(internet_gateways.RESOURCE)
+    raw, resources = collect(REGISTRY["internet_gateways"])
     assert {tagged_id, detached} <= set(resources) == ids_of(raw, "InternetGatewayId")
     assert resources[tagged_id]["Tags"] == HOSTILE_TAGS
     assert [a["VpcId"] for a in resources[tagged_id]["Attachments"]] == [vpc]

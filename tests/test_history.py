@@ -20,7 +20,8 @@ import pytest
 
 from driftaudit.history.holders import Holding, attached_instance, holdings, released
 from driftaudit.history.queries import subtract, union
-from driftaudit.history.rules import allows_port, rule_allows, span
+from driftaudit.history.rules import rule_allows, span
+from driftaudit.rule import Rule
 from driftaudit.schemas import errors
 from driftaudit.times import BadTime, parse_when
 from tests.support.gitsnap import (
@@ -347,7 +348,7 @@ def test_exposure_on_a_port_ends_with_its_rule(story: Story, capsys: Capsys) -> 
         (
             start(4, 5, c[4]),
             end(6, 7, c[6]),
-            ["rule removed: sg-0web ingress tcp 443 from 10.191.12.0/24"],
+            ["rule removed: sg-0web ingress tcp/443 from 10.191.12.0/24"],
         )
     ]
     ssh = story.query(capsys, "exposure", ADDRESS, "--port", "22")
@@ -562,13 +563,9 @@ def test_cidr_containment_and_ports() -> None:
     any6, any4 = span("::/0"), span("0.0.0.0/0")
     assert any6 and any4 and not any6.contains(host) and not any4.contains(one6)
     assert span("nonsense") is None
-    assert allows_port("-1", None, None, 5432)
-    assert allows_port("tcp", 1000, 2000, 1000) and allows_port("tcp", 1000, 2000, 2000)
-    assert not allows_port("tcp", 1000, 2000, 2001)
-    assert not allows_port("icmp", 8, 0, 8)  # type/code, not ports
-    assert allows_port("50", None, None, 443)  # ESP has no ports: all of it
-    assert rule_allows(WEB_24, host, 443) and not rule_allows(WEB_24, host, 22)
-    assert not rule_allows(EGRESS, host)
+    assert rule_allows(Rule.from_dict(WEB_24), host, 443)
+    assert not rule_allows(Rule.from_dict(WEB_24), host, 22)
+    assert not rule_allows(Rule.from_dict(EGRESS), host)
 
 
 def test_holdings_of_each_type() -> None:

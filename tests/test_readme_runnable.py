@@ -148,7 +148,7 @@ def test_readme_questions_on_the_demo_get_the_story_answers(session: Session) ->
     seven_days_ago = session.output("driftaudit history ip 10.191.12.13 --at")
     assert re.search(rf"^{STORY_IP}  instance i-\w+  private {STORY_IP}", seven_days_ago, re.M)
     rules = session.output("driftaudit history rule --source 10.191.12.13 -C ~/driftaudit-demo")
-    assert "ingress tcp 22 from 10.191.12.13/32" in rules
+    assert "ingress tcp/22 from 10.191.12.13/32" in rules
     assert "tcp 22 from 0.0.0.0/0" in rules  # the world-open rule, with its short window
     assert '+ tag backup = "daily"' in session.output("driftaudit diff -C ~/driftaudit-demo")
     assert (session.home / "driftaudit-demo" / "period.html").is_file()
@@ -186,7 +186,7 @@ def test_demo_prints_the_story_commands_in_order_with_their_answers(session: Ses
     assert ran[1] == f"driftaudit check -C {demo} --baseline {demo}/baselines/demo.yaml"
     # The answers: who held the address, the lingering rule, the exposure, the drift.
     assert re.search(rf"{STORY_IP}  instance i-\w+  private {STORY_IP} via eni-\w+", out)
-    assert "ingress tcp 22 from 10.191.12.13/32 [sgr-" in out and "'for debugging'" in out
+    assert "ingress tcp/22 from 10.191.12.13/32 [sgr-" in out and '"for debugging"' in out
     assert f"{STORY_IP} port 22: allowed in by a rule while held by none of our resources" in out
     assert 'policy ssh-from-office-only: ingress tcp/22 from 10.191.12.13/32 "for debugging"' in out
     assert "drift: 1 changed, 0 missing, 0 unmanaged, 2 policy violations" in out

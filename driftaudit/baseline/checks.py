@@ -14,7 +14,6 @@ from typing import Any
 from driftaudit.baseline.findings import Item, Snapshot
 from driftaudit.baseline.model import (
     ABSENT,
-    ENCRYPTION_PATHS,
     ICMP,
     PORTED,
     Declaration,
@@ -24,19 +23,16 @@ from driftaudit.baseline.model import (
     RuleSpec,
     Source,
     Step,
-    actual_source,
-    admits_all_ports,
     get_path,
     group_source,
     is_public,
     parse_path,
-    protocol_of,
-    rule_ports,
     tag_path,
     within,
 )
 from driftaudit.canonical import canonical_json
-from driftaudit.change.differ import rule_text
+from driftaudit.collect.collectors import REGISTRY
+from driftaudit.rule import Rule, rules_of
 
 
 def _short(value: Any, limit: int = 120) -> str:
@@ -56,25 +52,13 @@ def _ports(protocol: str, ports: Any) -> Any:
     return ports if protocol in PORTED or protocol in ICMP else None
 
 
-def rule_key(rule: dict[str, Any], account: str) -> tuple[Any, ...]:
-    protocol = protocol_of(rule.get("Protocol"))
-    source = actual_source(rule, account)
-    return (
-        rule.get("Direction"),
-        protocol,
-        _ports(protocol, rule_ports(rule)),
-        source.kind,
-        source.value,
-    )
-
-
-def rule_path(rule: dict[str, Any]) -> str:
-    return f"Rules[{rule_text({**rule, 'Description': None})}]"
+def rule_path(rule: Rule) -> str:
+    return f"Rules[{rule.text(description=False)}]"
 
 
 def _rule_items(decl: Declaration, resource: dict[str, Any], account: str) -> list[Item]:
     items: list[Item] = []
-    actual_rules = resource.get("Rules") or []
+    actual_rules = rules_of(resource)  # checked by layout.parse_document
     for direction, specs in decl.rules.items():
         declared: dict[tuple[Any, ...], RuleSpec] = {}
         for spec in specs:
@@ -83,37 +67,37 @@ def _rule_items(decl: Declaration, resource: dict[str, Any], account: str) -> li
                 source = group_source(source.value, account)
             ports = _ports(spec.protocol, spec.ports)
             declared[(direction, spec.protocol, ports, source.kind, source.value)] = spec
-        actual = {rule_key(r, account): r for r in actual_rules if r.get("Direction") == direction}
+        actual = {r.key(account): r for r in actual_rules if r.direction == direction}
         for key in sorted(declared.keys() - actual.keys(), key=repr):
-            rule = declared[key].as_rule()
+            want = declared[key].as_rule()
+            wanted = Rule.from_dict(want)
             items.append(
                 Item(
                     "-",
-                    rule_path(rule),
-                    f"- {rule_text(rule)}",
-                    expected=rule,
+                    rule_path(wanted),
+                    f"- {wanted.text()}",
+                    expected=want,
                     steps=(("key", "Rules"),),
                 )
             )
         if decl.exclusive:
             for key in sorted(actual.keys() - declared.keys(), key=repr):
                 rule = actual[key]
-                items.append(
-                    Item("+", rule_path(rule), f"+ {rule_text(rule)}", actual=rule, rule=rule)
-                )
+                raw = dict(rule.raw)
+                items.append(Item("+", rule_path(rule), f"+ {rule.text()}", actual=raw, rule=raw))
         for key in sorted(actual.keys() & declared.keys(), key=repr):
-            want, rule = declared[key].description, actual[key]
-            have = rule.get("Description", "")
-            if want is not None and want != have:
-                text = rule_text({**rule, "Description": None})
+            expected, rule = declared[key].description, actual[key]
+            have = rule.description or ""
+            if expected is not None and expected != have:
+                text = rule.text(description=False)
                 items.append(
                     Item(
                         "~",
                         rule_path(rule),
-                        f"~ {text}: description expected {_short(want)}, found {_short(have)}",
-                        want,
+                        f"~ {text}: description expected {_short(expected)}, found {_short(have)}",
+                        expected,
                         have,
-                        rule=rule,
+                        rule=dict(rule.raw),
                     )
                 )
     return items
@@ -145,30 +129,24 @@ def _allowed(rule_source: Source, allowed: Iterable[Source]) -> bool:
     return False
 
 
-def denied(deny: Deny, allowed: tuple[Source, ...], rule: dict[str, Any], account: str) -> bool:
-    """Whether one snapshot rule is one a ``deny`` forbids (pure, documented semantics:
-    protocol -1 admits every protocol and port, port ranges are inclusive, a rule matches a
-    CIDR when its own CIDR covers it, an exception must hold the rule's whole range)."""
-    if deny.direction != "any" and rule.get("Direction") != deny.direction:
+def denied(deny: Deny, allowed: tuple[Source, ...], rule: Rule, account: str) -> bool:
+    """Whether one snapshot rule is one a ``deny`` forbids. What a rule lets through is
+    :meth:`driftaudit.rule.Rule.admits`: protocol -1 admits every protocol and port, port
+    ranges are inclusive, ports without a protocol mean tcp or udp. A rule matches a CIDR when
+    its own CIDR covers it; an exception must hold the rule's whole range."""
+    if deny.direction != "any" and rule.direction != deny.direction:
         return False
-    source = actual_source(rule, account)
+    source = rule.source_of(account)
     if deny.sources and not any(_covers(source, s) for s in deny.sources):
         return False
-    protocol = protocol_of(rule.get("Protocol"))
-    ports = rule_ports(rule)
-    if deny.protocol is not None and protocol not in ("-1", deny.protocol):
+    if deny.protocol is not None or deny.ports is not None:
+        lo, hi = deny.ports if deny.ports is not None else (-1, 65535)
+        if deny.protocol is None:
+            lo = max(lo, 0)
+        if not rule.admits(deny.protocol, lo, hi):
+            return False
+    if any(rule.inside(exc.protocol, exc.ports) for exc in deny.excepts):
         return False
-    if deny.ports is not None and not admits_all_ports(protocol, ports):
-        assert ports is not None
-        if ports[1] < deny.ports[0] or ports[0] > deny.ports[1]:
-            return False
-    for exc in deny.excepts:
-        if protocol != exc.protocol:
-            continue
-        if exc.ports is None or admits_all_ports(exc.protocol, exc.ports):
-            return False
-        if ports is not None and exc.ports[0] <= ports[0] and ports[1] <= exc.ports[1]:
-            return False
     return not _allowed(source, allowed)
 
 
@@ -280,10 +258,11 @@ def check_policy(policy: Policy, snap: Snapshot) -> list[Item]:
     resource, items = snap.resource, []
     label = f"policy {policy.name}: "
     if policy.deny is not None:
-        for rule in resource.get("Rules") or []:
+        for rule in rules_of(resource):
             if denied(policy.deny, policy.allowed, rule, snap.get("account")):
-                text = f"! {label}{rule_text(rule)}"
-                items.append(Item("!", rule_path(rule), text, actual=rule, rule=rule))
+                raw = dict(rule.raw)
+                text = f"! {label}{rule.text()}"
+                items.append(Item("!", rule_path(rule), text, actual=raw, rule=raw))
     tags = resource.get("Tags") or {}
     for key in policy.required_tags:
         if key not in tags:
@@ -309,7 +288,8 @@ def _encryption_items(policy: Policy, snap: Snapshot) -> list[Item]:
                 text = f"{label}{bdm.get('DeviceName')} is not encrypted"
                 items.append(Item("!", path, text, True, ebs.get("Encrypted"), parse_path(path)))
         return items
-    path = ENCRYPTION_PATHS.get(snap.get("type"), "Encrypted")
+    rtype = REGISTRY.get(snap.get("type"))
+    path = (rtype.encryption_path if rtype else None) or "Encrypted"
     actual = get_path(snap.resource, parse_path(path))
     if actual is True:
         return []

@@ -27,7 +27,7 @@ class Snapshot:
 
     @property
     def name(self) -> str:
-        return resource_name(self.resource)
+        return resource_name(self.resource, self.get("type"))
 
     def get(self, key: str) -> str:
         return str(self.doc.get(key, ""))

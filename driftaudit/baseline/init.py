@@ -13,7 +13,8 @@ import yaml
 from driftaudit.baseline.checks import attached_groups
 from driftaudit.baseline.findings import Snapshot
 from driftaudit.baseline.load import FIELDS, type_fields
-from driftaudit.baseline.model import ICMP, PORTED, protocol_of, rule_ports
+from driftaudit.baseline.model import ICMP
+from driftaudit.rule import Rule, rules_of
 
 DEFAULT_TYPES = ("security_groups", "instances", "volumes")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
@@ -38,12 +39,12 @@ SUGGESTIONS = """\
 """
 
 
-def _ports(protocol: str, rule: dict[str, Any]) -> Any:
-    ports = rule_ports(rule)
-    if ports is None or not (protocol in PORTED or protocol in ICMP):
+def _ports(rule: Rule) -> Any:
+    ports = rule.ports
+    if ports is None:
         return None
     lo, hi = ports
-    if protocol in ICMP:
+    if rule.protocol in ICMP:
         return None if (lo, hi) == (-1, -1) else [lo, hi]
     if (lo, hi) == (0, 65535):
         return "all"
@@ -56,17 +57,17 @@ def _protocol(protocol: str) -> Any:
     return int(protocol) if protocol.isdigit() else protocol
 
 
-def declared_rules(rules: Iterable[dict[str, Any]], direction: str) -> list[dict[str, Any]]:
+def declared_rules(rules: Iterable[Rule], direction: str) -> list[dict[str, Any]]:
     """Snapshot rules of one direction, grouped back into declarations (one per protocol,
     ports and description, with all their sources)."""
     key = "from" if direction == "ingress" else "to"
     grouped: dict[tuple[Any, ...], dict[str, Any]] = {}
     for rule in rules:
-        if rule.get("Direction") != direction:
+        if rule.direction != direction:
             continue
-        protocol = protocol_of(rule.get("Protocol"))
-        ports = _ports(protocol, rule)
-        description = rule.get("Description")
+        protocol = rule.protocol
+        ports = _ports(rule)
+        description = rule.description
         group = (protocol, repr(ports), description or "")
         if group not in grouped:
             entry: dict[str, Any] = {"protocol": _protocol(protocol)}
@@ -76,7 +77,7 @@ def declared_rules(rules: Iterable[dict[str, Any]], direction: str) -> list[dict
             if description:
                 entry["description"] = description
             grouped[group] = entry
-        grouped[group][key].append(str(rule.get("Source")))
+        grouped[group][key].append(rule.source)
     return list(grouped.values())
 
 
@@ -88,8 +89,9 @@ def security_group(snap: Snapshot) -> dict[str, Any]:
     if r.get("VpcId"):
         entry["vpc"] = r["VpcId"]
     entry["exclusive"] = True
-    entry["ingress"] = declared_rules(r.get("Rules") or [], "ingress")
-    entry["egress"] = declared_rules(r.get("Rules") or [], "egress")
+    rules = rules_of(r)  # checked by layout.parse_document
+    entry["ingress"] = declared_rules(rules, "ingress")
+    entry["egress"] = declared_rules(rules, "egress")
     if r.get("Tags"):
         entry["tags"] = _FlowMap(r["Tags"])
     return entry

@@ -11,10 +11,11 @@ from typing import Any
 import yaml
 
 from driftaudit.baseline.model import Step
+from driftaudit.rule import IDENTITY
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 #: Rule keys that identify a flattened security-group rule.
-RULE_KEYS = ("Direction", "Protocol", "FromPort", "ToPort", "SourceType", "Source")
+RULE_KEYS = IDENTITY
 
 
 def compose(text: str) -> yaml.Node | None:

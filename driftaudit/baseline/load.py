@@ -17,7 +17,6 @@ from typing import Any
 import yaml
 
 from driftaudit.baseline.model import (
-    ENCRYPTION_PATHS,
     Baseline,
     BaselineValueError,
     Declaration,
@@ -35,9 +34,11 @@ from driftaudit.baseline.model import (
     ports_of,
     protocol_of,
 )
-from driftaudit.config import json_path, line_of, load_yaml_document
+from driftaudit.collect.collectors import REGISTRY
+from driftaudit.config import load_yaml_document
 from driftaudit.errors import ConfigError
 from driftaudit.schemas import schema_path
+from driftaudit.yamltext import json_path, line_of
 
 SUFFIXES = (".yaml", ".yml")
 # Convenience keys of a resource declaration: the field each one checks.
@@ -48,7 +49,9 @@ FIELDS = {
     "subnet": "SubnetId",
     "encrypted": "Encrypted",
 }
-STATE_PATHS = {"instances": "State.Name", "load_balancers": "State.Code"}
+#: Where each type keeps its state and its encryption at rest (ResourceType's knowledge).
+STATE_PATHS = {n: t.state_path for n, t in REGISTRY.items() if t.state_path}
+ENCRYPTION_PATHS = {n: t.encryption_path for n, t in REGISTRY.items() if t.encryption_path}
 
 
 def baseline_files(paths: Sequence[Path]) -> list[Path]:
@@ -117,7 +120,7 @@ class _Reader:
     # --- errors and origins -----------------------------------------------------------------
 
     def line(self, where: list[Any]) -> int:
-        return line_of(self.node, where) or 1
+        return line_of(self.node, where)
 
     def origin(self, where: list[Any]) -> Origin:
         return Origin(self.name, self.line(where))

@@ -13,38 +13,31 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-# Protocol numbers AWS names in DescribeSecurityGroups output; other numbers stay numbers.
-PROTOCOL_NAMES = {"6": "tcp", "17": "udp", "1": "icmp", "58": "icmpv6"}
-ICMP = frozenset({"icmp", "icmpv6"})
-PORTED = frozenset({"tcp", "udp"})
-KEYWORDS = frozenset({"world", "public", "public-host"})
-#: Where each type records encryption at rest (instances do not: their volumes do).
-ENCRYPTION_PATHS = {
-    "volumes": "Encrypted",
-    "snapshots": "Encrypted",
-    "images": "BlockDeviceMappings.Ebs.Encrypted",
-}
-
-# Address space that is not "public" (reachable from the internet): RFC 1918, carrier-grade
-# NAT, loopback, link-local, IPv6 unique-local. Spelled out rather than ipaddress.is_private,
-# whose meaning changed between Python versions and counts documentation ranges as private.
-NON_PUBLIC: tuple[Network, ...] = tuple(
-    ipaddress.ip_network(n)
-    for n in (
-        "10.0.0.0/8",
-        "172.16.0.0/12",
-        "192.168.0.0/16",
-        "100.64.0.0/10",
-        "127.0.0.0/8",
-        "169.254.0.0/16",
-        "0.0.0.0/32",
-        "::1/128",
-        "fc00::/7",
-        "fe80::/10",
-    )
+from driftaudit.rule import (
+    ICMP,
+    PORTED,
+    PROTOCOL_NAMES,
+    Network,
+    Source,
+    is_public,
+    protocol_label,
+    protocol_of,
+    within,
 )
+
+__all__ = [
+    "ICMP",
+    "PORTED",
+    "PROTOCOL_NAMES",
+    "Network",
+    "Source",
+    "is_public",
+    "protocol_label",
+    "protocol_of",
+    "within",
+]
+
+KEYWORDS = frozenset({"world", "public", "public-host"})
 
 
 class BaselineValueError(ValueError):
@@ -63,18 +56,6 @@ class Origin:
 
 
 # --- protocols and ports ---------------------------------------------------------------------
-
-
-def protocol_of(value: Any) -> str:
-    """Canonical protocol text: tcp, udp, icmp, icmpv6, -1 (all) or a number."""
-    text = str(value).strip().lower()
-    if text in ("all", "-1"):
-        return "-1"
-    return PROTOCOL_NAMES.get(text, text)
-
-
-def protocol_label(protocol: str) -> str:
-    return "all" if protocol == "-1" else protocol
 
 
 Ports = tuple[int, int] | None
@@ -117,26 +98,7 @@ def ports_of(protocol: str, value: Any) -> Ports:
     return (lo, hi)
 
 
-def rule_ports(rule: dict[str, Any]) -> Ports:
-    if "FromPort" not in rule:
-        return None
-    return (int(rule["FromPort"]), int(rule.get("ToPort", rule["FromPort"])))
-
-
-def admits_all_ports(protocol: str, ports: Ports) -> bool:
-    return protocol == "-1" or ports is None or ports[0] == -1
-
-
 # --- sources -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Source:
-    """One rule source (egress: destination), canonical."""
-
-    kind: str  # cidr | cidr6 | group | prefix_list | world | public | public-host
-    value: str
-    network: Network | None = None
 
 
 def parse_network(text: str) -> Network:
@@ -166,36 +128,8 @@ def parse_source(value: str, account: str | None = None) -> Source:
 
 
 def group_source(value: str, account: str | None) -> Source:
-    owner, _, group = value.rpartition("/")
-    # The collector writes a same-account reference without the owner.
-    if owner and owner == account:
-        value = group
-    return Source("group", value)
-
-
-def actual_source(rule: dict[str, Any], account: str | None) -> Source:
-    """The source of a snapshot rule, canonical like a declared one."""
-    kind, value = str(rule.get("SourceType", "")), str(rule.get("Source", ""))
-    if kind in ("cidr", "cidr6"):
-        try:
-            network = ipaddress.ip_network(value, strict=False)
-        except ValueError:
-            return Source(kind, value)
-        return Source(kind, str(network), network)
-    if kind == "group":
-        return group_source(value, account)
-    return Source(kind, value)
-
-
-def is_public(network: Network) -> bool:
-    return not any(
-        network.version == other.version and network.subnet_of(other)  # type: ignore[arg-type]
-        for other in NON_PUBLIC
-    )
-
-
-def within(inner: Network, outer: Network) -> bool:
-    return inner.version == outer.version and inner.subnet_of(outer)  # type: ignore[arg-type]
+    """A group reference; same-account ones without the owner, as the collector writes them."""
+    return Source.of("group", value, account)
 
 
 # --- field paths and globs --------------------------------------------------------------------

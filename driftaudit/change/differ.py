@@ -10,33 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from driftaudit.canonical import canonical_json
+from driftaudit.canonical import DEFAULT_SPEC, Spec, canonical_json
+from driftaudit.collect.collectors import REGISTRY
+from driftaudit.rule import ATTRIBUTES, Rule, quote, rules_of
 
 SEVERITIES = ("info", "low", "medium", "high", "critical")
-RULE_IDENTITY = ("Direction", "Protocol", "FromPort", "ToPort", "SourceType", "Source")
-# Keys that identify an item of a list of mappings, tried in order.
-ID_KEYS = (
-    "GroupId",
-    "NetworkInterfaceId",
-    "AllocationId",
-    "AssociationId",
-    "AttachmentId",
-    "InstanceId",
-    "VolumeId",
-    "SubnetId",
-    "DeviceName",
-    "ListenerArn",
-    "LoadBalancerPort",
-    "DestinationCidrBlock",
-    "DestinationIpv6CidrBlock",
-    "DestinationPrefixListId",
-    "RouteTableAssociationId",
-    "NetworkAclAssociationId",
-    "VpcId",
-    "ZoneName",
-    "Key",
-    "Port",
-)
 
 
 def severity_rank(severity: str) -> int:
@@ -54,13 +32,18 @@ class Detail:
     new: Any = None
     rule: dict[str, Any] | None = None  # the rule itself, for rule details
     severity: str = "info"
+    #: For a rule changed in place (~): which describing field (Rule.ATTRIBUTES) changed.
+    attribute: str = "Description"
 
     @property
     def text(self) -> str:
         if self.kind == "rule":
-            if self.op == "~":
-                return f"~ {self.path}: description {_q(self.old)} -> {_q(self.new)}"
-            return f"{self.op} {self.path}"
+            if self.op != "~":
+                return f"{self.op} {self.path}"
+            if self.attribute == "Description":
+                return f"~ {self.path}: description {quote(self.old)} -> {quote(self.new)}"
+            what = self.attribute.lower() if self.attribute == "Tags" else self.attribute
+            return f"~ {self.path}: {what} {_short(self.old)} -> {_short(self.new)}"
         label = f"tag {self.path}" if self.kind == "tag" else self.path
         if self.op == "+":
             return f"+ {label} = {_short(self.new)}"
@@ -112,10 +95,6 @@ class Change:
         }
 
 
-def _q(value: Any) -> str:
-    return '""' if value in (None, "") else f'"{value}"'
-
-
 def _short(value: Any, limit: int = 120) -> str:
     if isinstance(value, str):
         text = value.replace("\n", "\\n")
@@ -127,66 +106,41 @@ def _short(value: Any, limit: int = 120) -> str:
 
 def rule_text(rule: dict[str, Any]) -> str:
     """``ingress tcp/22 from 10.191.12.13/32 "temp debugging"`` — one rule, one line."""
-    protocol = str(rule.get("Protocol"))
-    if protocol == "-1":
-        what = "all"
-    elif "FromPort" in rule:
-        lo, hi = rule["FromPort"], rule.get("ToPort", rule["FromPort"])
-        if protocol in ("icmp", "icmpv6", "1", "58"):
-            what = f"{protocol}/{lo}:{hi}"
-        elif lo == hi:
-            what = f"{protocol}/{lo}"
-        elif (lo, hi) in ((0, 65535), (-1, -1)):
-            what = f"{protocol}/all"
-        else:
-            what = f"{protocol}/{lo}-{hi}"
-    else:
-        what = protocol
-    word = "from" if rule.get("Direction") == "ingress" else "to"
-    text = f"{rule.get('Direction')} {what} {word} {rule.get('Source')}"
-    if rule.get("Description"):
-        text += f" {_q(rule['Description'])}"
-    return text
+    return Rule.from_dict(rule).text()
 
 
-def resource_name(resource: dict[str, Any]) -> str:
-    tags = resource.get("Tags") or {}
-    if isinstance(tags, dict) and tags.get("Name"):
+def resource_name(resource: dict[str, Any], rtype: str = "") -> str:
+    """The Name tag, else the type's own name field (ResourceType.name_of)."""
+    if rtype in REGISTRY:
+        return REGISTRY[rtype].name_of(resource)
+    tags = resource.get("Tags")
+    if isinstance(tags, dict) and isinstance(tags.get("Name"), str):
         return str(tags["Name"])
-    for key in (
-        "GroupName",
-        "LoadBalancerName",
-        "AutoScalingGroupName",
-        "LaunchTemplateName",
-        "KeyName",
-        "Name",
-    ):
-        if resource.get(key):
-            return str(resource[key])
     return ""
 
 
-def _rule_key(rule: dict[str, Any]) -> tuple[Any, ...]:
-    return tuple(rule.get(k) for k in RULE_IDENTITY)
-
-
-def rule_details(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[Detail]:
-    before = {_rule_key(r): r for r in old}
-    after = {_rule_key(r): r for r in new}
+def rule_details(old: list[Rule], new: list[Rule], account: str = "") -> list[Detail]:
+    """Rules matched by what they allow (Rule.key); a rule whose description, tags or peering
+    changed is the same rule, changed."""
+    before = {r.key(account): r for r in old}
+    after = {r.key(account): r for r in new}
     out = []
     for key in sorted(before.keys() - after.keys(), key=repr):
         r = before[key]
-        out.append(Detail("rule", "-", rule_text(r), old=r, rule=r))
+        out.append(Detail("rule", "-", r.text(), old=dict(r.raw), rule=dict(r.raw)))
     for key in sorted(after.keys() - before.keys(), key=repr):
         r = after[key]
-        out.append(Detail("rule", "+", rule_text(r), new=r, rule=r))
+        out.append(Detail("rule", "+", r.text(), new=dict(r.raw), rule=dict(r.raw)))
     for key in sorted(before.keys() & after.keys(), key=repr):
         a, b = before[key], after[key]
-        if a.get("Description") != b.get("Description"):
-            path = rule_text({**b, "Description": None})
-            out.append(
-                Detail("rule", "~", path, a.get("Description"), b.get("Description"), rule=b)
-            )
+        was, now = a.attributes(), b.attributes()
+        for name in ATTRIBUTES:
+            if was.get(name) != now.get(name):
+                text = b.text(description=False)
+                old_value, new_value = was.get(name), now.get(name)
+                out.append(
+                    Detail("rule", "~", text, old_value, new_value, dict(b.raw), "info", name)
+                )
     return out
 
 
@@ -202,19 +156,34 @@ def tag_details(old: dict[str, Any], new: dict[str, Any]) -> list[Detail]:
     return out
 
 
-def keyed(value: Any) -> Any:
-    """Lists of mappings become mappings keyed by their items' ids (identity before
-    comparison); other lists are left for DeepDiff to compare as unordered."""
+def keyed(value: Any, spec: Spec = DEFAULT_SPEC, path: str = "") -> Any:
+    """Identity before comparison: a list whose type declares sort keys for it
+    (``Spec.sort_by``, which are also its items' identity) becomes a mapping keyed by them
+    (``[DeviceName=/dev/xvda]``) when they tell every item apart; an ordered list
+    (``Spec.ordered``) becomes a mapping by position (``[0]``), so a reordering is a change;
+    other lists are left for DeepDiff to compare as unordered."""
     if isinstance(value, dict):
-        return {k: keyed(v) for k, v in value.items()}
-    if isinstance(value, list):
-        if value and all(isinstance(i, dict) for i in value):
-            for key in ID_KEYS:
-                ids = [i.get(key) for i in value]
-                if all(isinstance(x, (str, int)) for x in ids) and len(set(ids)) == len(ids):
-                    return {f"[{key}={x}]": keyed(i) for x, i in zip(ids, value, strict=True)}
-        return [keyed(i) for i in value]
-    return value
+        return {k: keyed(v, spec, f"{path}.{k}" if path else k) for k, v in value.items()}
+    if not isinstance(value, list):
+        return value
+    if path in spec.ordered:
+        return {f"[{n}]": keyed(i, spec, path) for n, i in enumerate(value)}
+    keys = spec.sort_by.get(path, ())
+    if keys and value and all(isinstance(i, dict) for i in value):
+        labels = [_identity(i, keys) for i in value]
+        if all(labels) and len(set(labels)) == len(labels):
+            return {label: keyed(i, spec, path) for label, i in zip(labels, value, strict=True)}
+    return [keyed(i, spec, path) for i in value]
+
+
+def _identity(item: dict[str, Any], keys: tuple[str, ...]) -> str:
+    """``[GroupId=sg-0abc]`` or ``[Egress=false,RuleNumber=100]``: the keys an item has."""
+    parts = [
+        f"{k}={canonical_json(item[k]) if isinstance(item[k], bool) else item[k]}"
+        for k in keys
+        if isinstance(item.get(k), (str, int))
+    ]
+    return f"[{','.join(parts)}]" if parts else ""
 
 
 def _path_text(keys: list[Any]) -> str:
@@ -227,11 +196,15 @@ def _path_text(keys: list[Any]) -> str:
     return text or "(resource)"
 
 
-def field_details(old: dict[str, Any], new: dict[str, Any]) -> list[Detail]:
+def field_details(
+    old: dict[str, Any], new: dict[str, Any], spec: Spec = DEFAULT_SPEC
+) -> list[Detail]:
     from deepdiff import DeepDiff
     from deepdiff.helper import NotPresent
 
-    diff = DeepDiff(keyed(old), keyed(new), ignore_order=True, verbose_level=2, view="tree")
+    diff = DeepDiff(
+        keyed(old, spec), keyed(new, spec), ignore_order=True, verbose_level=2, view="tree"
+    )
     out = []
     for report, levels in diff.items():
         for level in levels:
@@ -258,18 +231,21 @@ def compare(
     old = (old_doc or {}).get("resource") or {}
     new = (new_doc or {}).get("resource") or {}
     action = "added" if old_doc is None else "removed" if new_doc is None else "modified"
+    rtype = str(doc.get("type", ""))
+    spec = REGISTRY[rtype].spec if rtype in REGISTRY else DEFAULT_SPEC
     change = Change(
         account=str(doc.get("account", "")),
         region=str(doc.get("region", "")),
-        type=str(doc.get("type", "")),
+        type=rtype,
         id=str(doc.get("id", "")),
-        name=resource_name(new or old),
+        name=resource_name(new or old, rtype),
         action=action,
         file=file,
     )
     # Rules of a whole group added or removed count as rules added or removed: a new group
-    # opening SSH to the world is as critical as a rule added to an old one.
-    change.details += rule_details(old.get("Rules") or [], new.get("Rules") or [])
+    # opening SSH to the world is as critical as a rule added to an old one. The documents
+    # have passed layout.parse_document, which checked every rule.
+    change.details += rule_details(rules_of(old), rules_of(new), change.account)
     if action == "modified":
         change.details += tag_details(old.get("Tags") or {}, new.get("Tags") or {})
         rest_old = {k: v for k, v in old.items() if k not in ("Rules", "Tags")}
@@ -278,7 +254,7 @@ def compare(
         # import, a tenth of a second of `driftaudit diff`). JSON text, not ==, because
         # == takes True for 1 where DeepDiff reports a type change.
         if canonical_json(rest_old) != canonical_json(rest_new):
-            change.details += field_details(rest_old, rest_new)
+            change.details += field_details(rest_old, rest_new, spec)
         if not change.details:
             return None
     return change

@@ -21,14 +21,13 @@ import fnmatch
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from driftaudit.change.differ import SEVERITIES, Change, Detail, severity_rank
 from driftaudit.errors import ConfigError
+from driftaudit.rule import Rule
 
+#: TCP ports whose exposure to the world is critical (SSH, RDP, databases, caches).
 CRITICAL_PORTS = (22, 3389, 1433, 1521, 3306, 5432, 5439, 6379, 9042, 9200, 11211, 27017)
-WORLD = frozenset({"0.0.0.0/0", "::/0"})
-TCP = frozenset({"tcp", "6", "-1"})
 
 
 @dataclass(frozen=True)
@@ -54,29 +53,15 @@ class Rules:
     overrides: tuple[Override, ...] = field(default_factory=tuple)
 
 
-def covers_port(rule: dict[str, Any], port: int) -> bool:
-    """Whether a flattened rule allows ``port`` (tcp, or protocol -1 = all traffic)."""
-    protocol = str(rule.get("Protocol"))
-    if protocol == "-1":
-        return True
-    if protocol not in TCP:
-        return False
-    lo, hi = rule.get("FromPort"), rule.get("ToPort")
-    if lo is None or hi is None or lo == -1:
-        return True
-    return int(lo) <= port <= int(hi)
-
-
-def is_world_ingress(rule: dict[str, Any]) -> bool:
-    return rule.get("Direction") == "ingress" and rule.get("Source") in WORLD
-
-
 def rule_severity(detail: Detail, rules: Rules) -> str:
-    rule = detail.rule or {}
-    if detail.op == "~":
+    """A rule added that lets the world in on a critical TCP port (Rule.allows: protocol -1
+    and ranges covering one included) is critical; any other world ingress is high; other
+    rules added or removed are medium; a rule's description, tags or peering changed, low."""
+    if detail.op == "~" or detail.rule is None:
         return "low"
-    if detail.op == "+" and is_world_ingress(rule):
-        if any(covers_port(rule, p) for p in rules.critical_ports):
+    rule = Rule.from_dict(detail.rule)
+    if detail.op == "+" and rule.direction == "ingress" and rule.is_world:
+        if any(rule.allows(p, "tcp") for p in rules.critical_ports):
             return "critical"
         return "high"
     return "medium"

@@ -14,6 +14,7 @@ from driftaudit.history.holders import KIND
 from driftaudit.history.queries import describe_rule
 from driftaudit.history.text import exposure_text, ip_text, rule_text
 from driftaudit.render.charts import COLORS, Bar, timeline
+from driftaudit.rule import quote
 
 HOLDER = "#1565c0"
 RULE = COLORS["high"]
@@ -46,7 +47,7 @@ def _bar(label: str, color: str, window: dict[str, Any]) -> Bar:
 def _rule_label(window: dict[str, Any]) -> str:
     group, rule = window["group"], window["rule"]
     name = f" ({group['name']})" if group["name"] else ""
-    note = f" {rule['Description']!r}" if rule.get("Description") else ""
+    note = f" {quote(rule['Description'])}" if rule.get("Description") else ""
     return f"rule  {group['id']}{name}  {describe_rule(rule)}{note}"
 
 

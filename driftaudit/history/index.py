@@ -29,12 +29,13 @@ from driftaudit.history.gitlog import Commit, snapshot_commits, stream_blobs
 from driftaudit.history.holders import (
     HOLDER_TYPES,
     Holding,
+    alive,
     attached_instance,
     holdings,
-    instance_alive,
     released,
 )
 from driftaudit.history.rules import span, to_blob
+from driftaudit.rule import rules_of
 
 SCHEMA_VERSION = "1"
 TRACKED = (*HOLDER_TYPES, "security_groups")
@@ -154,11 +155,11 @@ class _Builder:
             self._load()
 
     def _load(self) -> None:
-        for t, a, r, rid, path, alive, attached, facts in self.db.execute(
+        for t, a, r, rid, path, is_alive, attached, facts in self.db.execute(
             "SELECT type, account, region, rid, path, alive, attached, facts FROM resources"
         ):
             held = [Holding(*f) for f in json.loads(facts)] if facts else None
-            self.resources[(t, a, r, rid)] = _Res(path, bool(alive), attached, held)
+            self.resources[(t, a, r, rid)] = _Res(path, bool(is_alive), attached, held)
             if attached:
                 self.attached_to.setdefault((a, r, attached), set()).add((t, a, r, rid))
         for hid, t, a, r, rid, address, scope, via in self.db.execute(
@@ -229,15 +230,15 @@ class _Builder:
             self.attached_to.get((account, region, old.attached), set()).discard(key)
         was_alive = old is not None and old.alive
         facts: list[Holding] = []
-        alive = False
+        exists = False
         if resource is not None:
             facts = holdings(rtype, resource)
-            alive = rtype != "instances" or instance_alive(resource)
+            exists = alive(rtype, resource)
             attached = attached_instance(rtype, resource, account)
-            self.resources[key] = _Res(path, alive, attached, facts if attached else None)
+            self.resources[key] = _Res(path, exists, attached, facts if attached else None)
             if attached:
                 self.attached_to.setdefault((account, region, attached), set()).add(key)
-        if rtype == "instances" and alive != was_alive:
+        if rtype == "instances" and exists != was_alive:
             # What is attached to it holds less from this snapshot on (holders.released).
             for dependent in self.attached_to.get((account, region, rid), ()):
                 dirty.setdefault(dependent, None)
@@ -290,18 +291,17 @@ class _Builder:
             self.resources[key] = _Res(path, True, None, None)
         name = str((resource or {}).get("GroupName") or "")
         wanted: dict[RuleKey, tuple[str, Any, Any]] = {}
-        for rule in (resource or {}).get("Rules") or []:
-            if not isinstance(rule, dict):
-                continue
+        # parse_document has checked every rule (layout.document_problem): they all read.
+        for rule in rules_of(resource or {}):
             rkey: RuleKey = (
-                str(rule.get("Direction", "")),
-                str(rule.get("Protocol", "")),
-                rule.get("FromPort"),
-                rule.get("ToPort"),
-                str(rule.get("SourceType", "")),
-                str(rule.get("Source", "")),
+                rule.direction,
+                str(rule.raw.get("Protocol")),
+                rule.from_port,
+                rule.to_port,
+                rule.source_type,
+                rule.source,
             )
-            wanted[rkey] = (name, rule.get("Description"), rule.get("RuleId"))
+            wanted[rkey] = (name, rule.description, rule.rule_id)
         current = self.open_rules.setdefault(key, {})
         for rkey in [k for k in current if k not in wanted]:
             self._close(current.pop(rkey), seq, self.new_rules, RULE_TO, self.closed_rules)

@@ -17,7 +17,8 @@ from typing import Any
 from driftaudit.errors import DriftauditError
 from driftaudit.history.holders import KIND
 from driftaudit.history.index import Index, rows
-from driftaudit.history.rules import Span, allows_port, canonical_address, span, to_blob
+from driftaudit.history.rules import Span, canonical_address, span, stored_rule, to_blob
+from driftaudit.rule import Rule
 from driftaudit.times import iso
 
 Interval = tuple[int, int]  # inclusive sample numbers
@@ -223,7 +224,8 @@ def _rule_window(timeline: Timeline, row: tuple[Any, ...]) -> dict[str, Any]:
 
 
 def _port_ok(row: tuple[Any, ...], port: int | None) -> bool:
-    return port is None or allows_port(row[5], row[6], row[7], port)
+    """Whether the stored rule lets ``port`` in, tcp or udp (Rule.allows)."""
+    return port is None or stored_rule(*row[4:10]).allows(port)
 
 
 def rule_history(
@@ -322,17 +324,9 @@ def _describe_rule(row: tuple[Any, ...]) -> str:
 
 
 def describe_rule(rule: dict[str, Any]) -> str:
-    """``ingress tcp 443 from 10.191.12.0/24`` (used by the text output too)."""
-    protocol = str(rule.get("Protocol"))
-    if protocol == "-1":
-        what = "all traffic"
-    elif "FromPort" in rule and rule.get("FromPort") != rule.get("ToPort"):
-        what = f"{protocol} {rule['FromPort']}-{rule['ToPort']}"
-    elif "FromPort" in rule:
-        what = f"{protocol} {rule['FromPort']}"
-    else:
-        what = protocol
-    return f"{rule.get('Direction')} {what} from {rule.get('Source')}"
+    """``ingress tcp/443 from 10.191.12.0/24``: the rule's text as diff and check write it
+    (Rule.text), without its description (the text output adds that quoted)."""
+    return Rule.from_dict(rule).text(description=False)
 
 
 def exposure(

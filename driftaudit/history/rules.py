@@ -1,8 +1,9 @@
-"""Pure address arithmetic for the history queries: CIDR containment and port matching.
+"""Pure address arithmetic for the history queries: CIDR containment as integer ranges.
 
 Addresses and networks become integer ranges (family, first, last), so "does this rule allow
 that source" is a range comparison, in Python here and in SQL in the index. IPv4 and IPv6 are
-kept apart by ``family``: an IPv6 rule ``::/0`` never allows an IPv4 address.
+kept apart by ``family``: an IPv6 rule ``::/0`` never allows an IPv4 address. What a rule lets
+through (protocols, ports) is :class:`driftaudit.rule.Rule`'s to say.
 """
 
 from __future__ import annotations
@@ -10,8 +11,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Any, NamedTuple
 
-#: Protocols whose rules carry ICMP type/code in FromPort/ToPort, not ports.
-ICMP = frozenset({"icmp", "icmpv6", "1", "58"})
+from driftaudit.rule import Rule, protocol_of
 
 
 class Span(NamedTuple):
@@ -55,35 +55,21 @@ def canonical_network(text: str) -> str | None:
         return None
 
 
-def allows_port(protocol: Any, from_port: Any, to_port: Any, port: int) -> bool:
-    """Whether a security-group rule lets traffic to ``port`` through.
-
-    Protocol ``-1`` is all traffic, every port. ICMP rules carry type/code, never a port.
-    A rule with a port range matches inclusively; a rule of another protocol without ports
-    (AWS allows every port for protocols other than tcp, udp and icmp) matches any port.
-    """
-    protocol = str(protocol).lower()
-    if protocol == "-1":
-        return True
-    if protocol in ICMP:
+def rule_allows(rule: Rule, source: Span, port: int | None = None) -> bool:
+    """An ingress CIDR rule lets every address of ``source`` in (on ``port``, tcp or udp,
+    if given)."""
+    if rule.direction != "ingress" or rule.source_type not in ("cidr", "cidr6"):
         return False
-    if from_port is None or to_port is None:
-        return True
-    if int(from_port) == -1:  # some APIs report -1/-1 for "all ports"
-        return True
-    return int(from_port) <= port <= int(to_port)
-
-
-def rule_allows(rule: dict[str, Any], source: Span, port: int | None = None) -> bool:
-    """A flattened rule (Direction, Protocol, FromPort, ToPort, SourceType, Source) allows
-    every address of ``source`` in, on ``port`` if given."""
-    if rule.get("Direction", "ingress") != "ingress":
-        return False
-    if rule.get("SourceType") not in ("cidr", "cidr6"):
-        return False
-    allowed = span(str(rule.get("Source", "")))
+    allowed = span(rule.source)
     if allowed is None or not allowed.contains(source):
         return False
-    return port is None or allows_port(
-        rule.get("Protocol"), rule.get("FromPort"), rule.get("ToPort"), port
+    return port is None or rule.allows(port)
+
+
+def stored_rule(
+    direction: Any, protocol: Any, from_port: Any, to_port: Any, source_type: Any, source: Any
+) -> Rule:
+    """A rule as the index stores it (identity columns only), for its semantics and text."""
+    return Rule(
+        str(direction), protocol_of(protocol), from_port, to_port, str(source_type), str(source)
     )

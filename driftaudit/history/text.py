@@ -6,6 +6,7 @@ from typing import Any
 
 from driftaudit.history.holders import KIND
 from driftaudit.history.queries import describe_rule
+from driftaudit.rule import quote
 from driftaudit.textsafe import one_line
 
 
@@ -53,7 +54,7 @@ def _rule_line(window: dict[str, Any]) -> str:
     rule = window["rule"]
     extra = f" [{rule['RuleId']}]" if rule.get("RuleId") else ""
     if rule.get("Description"):
-        extra += f" {rule['Description']!r}"
+        extra += f" {quote(rule['Description'])}"
     return f"{_group(window['group'])}  {describe_rule(rule)}{extra}"
 
 

@@ -1,54 +1,169 @@
-"""The registry of resource types: one module each, listed once here.
+"""The registry of resource types, each listed once here.
 
-Adding a type: write ``collectors/<name>.py`` defining ``RESOURCE``, add it to the tuple
-below, add ``schemas/<name>.schema.json`` and a test.
+A type whose items AWS gives as they are kept is declared right here with
+:func:`~driftaudit.collect.collectors.base.passthrough` (service call, result key, id field,
+canonical-form spec); a type that reshapes what AWS gives has a module of its own. Adding a
+type: its declaration or module, its line in ``REGISTRY``, ``schemas/<name>.schema.json``, a
+test (README's contributor section has the checklist).
 """
 
 from __future__ import annotations
 
+from driftaudit.canonical import Spec
 from driftaudit.collect.collectors import (
     auto_scaling_groups,
     elastic_ips,
-    images,
     instances,
-    internet_gateways,
-    key_pairs,
     launch_templates,
     load_balancers,
     nat_gateways,
-    network_acls,
     network_interfaces,
-    route_tables,
     security_groups,
-    snapshots,
-    subnets,
-    volumes,
-    vpcs,
 )
-from driftaudit.collect.collectors.base import ResourceType
+from driftaudit.collect.collectors.base import Call, ResourceType, passthrough
+
+VOLUMES = passthrough(
+    "volumes",
+    "volume",
+    Call("ec2", "DescribeVolumes", "Volumes"),
+    "VolumeId",
+    spec=Spec(sort_by={"Attachments": ("InstanceId", "Device")}),
+    encryption_path="Encrypted",
+)
+VPCS = passthrough(
+    "vpcs",
+    "VPC",
+    Call("ec2", "DescribeVpcs", "Vpcs"),
+    "VpcId",
+    spec=Spec(
+        sort_by={
+            "CidrBlockAssociationSet": ("CidrBlock",),
+            "Ipv6CidrBlockAssociationSet": ("Ipv6CidrBlock",),
+        }
+    ),
+)
+SUBNETS = passthrough(
+    "subnets",
+    "subnet",
+    Call("ec2", "DescribeSubnets", "Subnets"),
+    "SubnetId",
+    spec=Spec(
+        # Moves whenever any instance, interface or endpoint in the subnet comes or goes.
+        drop=frozenset({"AvailableIpAddressCount"}),
+        sort_by={"Ipv6CidrBlockAssociationSet": ("Ipv6CidrBlock",)},
+    ),
+    volatile_doc=(
+        "AvailableIpAddressCount (free addresses: changes whenever anything in the subnet "
+        "starts or stops)"
+    ),
+)
+ROUTE_TABLES = passthrough(
+    "route_tables",
+    "route table",
+    Call("ec2", "DescribeRouteTables", "RouteTables"),
+    "RouteTableId",
+    spec=Spec(
+        # AWS returns routes and associations in no documented order. A route is identified
+        # by its destination (IPv4 CIDR, IPv6 CIDR or prefix list): IPv4 routes sort first.
+        # Each route is written on one line.
+        sort_by={
+            "Routes": (
+                "DestinationPrefixListId",
+                "DestinationIpv6CidrBlock",
+                "DestinationCidrBlock",
+            ),
+            "Associations": ("Main", "SubnetId", "GatewayId", "RouteTableAssociationId"),
+            "PropagatingVgws": ("GatewayId",),
+        },
+        one_line=frozenset({"Routes"}),
+    ),
+)
+NETWORK_ACLS = passthrough(
+    "network_acls",
+    "network ACL",
+    Call("ec2", "DescribeNetworkAcls", "NetworkAcls"),
+    "NetworkAclId",
+    spec=Spec(
+        # An ACL is evaluated per direction in RuleNumber order, so (Egress, RuleNumber)
+        # identifies an entry: inbound entries first, then outbound, each by number; each
+        # entry is written on one line.
+        sort_by={
+            "Entries": ("Egress", "RuleNumber"),
+            "Associations": ("SubnetId", "NetworkAclAssociationId"),
+        },
+        one_line=frozenset({"Entries"}),
+    ),
+)
+INTERNET_GATEWAYS = passthrough(
+    "internet_gateways",
+    "internet gateway",
+    Call("ec2", "DescribeInternetGateways", "InternetGateways"),
+    "InternetGatewayId",
+    spec=Spec(sort_by={"Attachments": ("VpcId",)}),
+)
+# Public key material is never requested (IncludePublicKey stays off): the fingerprint
+# already shows a key change. DescribeKeyPairs has no paginator: one call returns them all.
+KEY_PAIRS = passthrough(
+    "key_pairs",
+    "key pair",
+    Call("ec2", "DescribeKeyPairs", "KeyPairs"),
+    "KeyPairId",
+    name_keys=("KeyName",),
+)
+# The account's own AMIs. Without IncludeDisabled, disabling an image would look like
+# deleting it.
+IMAGES = passthrough(
+    "images",
+    "AMI",
+    Call("ec2", "DescribeImages", "Images"),
+    "ImageId",
+    params={"Owners": ["self"], "IncludeDisabled": True},
+    spec=Spec(
+        drop=frozenset({"LastLaunchedTime"}),
+        sort_by={"BlockDeviceMappings": ("DeviceName",), "ProductCodes": ("ProductCodeId",)},
+    ),
+    volatile_doc="LastLaunchedTime (changes every time an instance is launched from the image)",
+    name_keys=("Name",),
+    encryption_path="BlockDeviceMappings.Ebs.Encrypted",
+)
+# EBS snapshots owned by the account: without OwnerIds, DescribeSnapshots also lists every
+# public snapshot and every snapshot shared with the account.
+SNAPSHOTS = passthrough(
+    "snapshots",
+    "EBS snapshot",
+    Call("ec2", "DescribeSnapshots", "Snapshots"),
+    "SnapshotId",
+    params={"OwnerIds": ["self"]},
+    spec=Spec(drop=frozenset({"Progress"})),
+    volatile_doc="Progress (changes continuously while a snapshot is pending)",
+    encryption_path="Encrypted",
+)
 
 REGISTRY: dict[str, ResourceType] = {
     r.name: r
     for r in (
         instances.RESOURCE,
         security_groups.RESOURCE,
-        volumes.RESOURCE,
+        VOLUMES,
         network_interfaces.RESOURCE,
         elastic_ips.RESOURCE,
-        vpcs.RESOURCE,
-        subnets.RESOURCE,
-        route_tables.RESOURCE,
-        network_acls.RESOURCE,
-        internet_gateways.RESOURCE,
+        VPCS,
+        SUBNETS,
+        ROUTE_TABLES,
+        NETWORK_ACLS,
+        INTERNET_GATEWAYS,
         nat_gateways.RESOURCE,
         load_balancers.RESOURCE,
         auto_scaling_groups.RESOURCE,
         launch_templates.RESOURCE,
-        key_pairs.RESOURCE,
-        images.RESOURCE,
-        snapshots.RESOURCE,
+        KEY_PAIRS,
+        IMAGES,
+        SNAPSHOTS,
     )
 }
+
+#: Calls made once per account or run rather than per type (README's IAM policy lists them).
+SETUP_ACTIONS = ("sts:GetCallerIdentity", "ec2:DescribeRegions")
 
 
 def resource_type(name: str) -> ResourceType:

@@ -10,7 +10,9 @@ from __future__ import annotations
 import re
 
 from driftaudit.canonical import Spec
-from driftaudit.collect.collectors.base import Clients, Raw, ResourceType, paginate
+from driftaudit.collect.collectors.base import Call, Clients, Raw, ResourceType, paginate
+
+LISTING = Call("autoscaling", "DescribeAutoScalingGroups", "AutoScalingGroups")
 
 # arn:aws:autoscaling:REGION:ACCOUNT:autoScalingGroup:UUID:autoScalingGroupName/NAME; NAME may
 # itself hold colons, so anchor on the fixed prefix.
@@ -21,7 +23,7 @@ ARN_UUID = re.compile(
 
 
 def fetch(clients: Clients) -> list[Raw]:
-    return paginate(clients("autoscaling"), "describe_auto_scaling_groups", "AutoScalingGroups")
+    return paginate(clients("autoscaling"), LISTING.method, LISTING.result)
 
 
 def transform(raw: Raw) -> Raw:
@@ -44,7 +46,8 @@ def id_of(resource: Raw) -> str:
 
 RESOURCE = ResourceType(
     name="auto_scaling_groups",
-    services=("autoscaling",),
+    label="Auto Scaling group",
+    calls=(LISTING,),
     fetch=fetch,
     transform=transform,
     id_of=id_of,
@@ -64,4 +67,5 @@ RESOURCE = ResourceType(
         "files), PredictedCapacity (a predictive-scaling forecast), WarmPoolSize (current "
         "warm pool count)"
     ),
+    name_keys=("AutoScalingGroupName",),
 )

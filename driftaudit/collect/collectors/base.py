@@ -1,29 +1,76 @@
-"""What a resource type is: a small declarative record, registered once in
-``driftaudit.collect.collectors``.
+"""What a resource type is: one declarative record, registered once in
+``driftaudit.collect.collectors``, and the only home of per-type knowledge.
 
-Each collector module defines ``fetch`` (dumb: call AWS, paginate, return raw dicts) and
-``transform`` (pure: one raw dict in, one resource dict out, or ``None`` to leave it out),
-then one :class:`ResourceType` named ``RESOURCE``.
+Everything that treats types differently reads it from here: the fetch and the transform,
+the file's id, how the canonical form sorts and keeps lists (``spec``: the sort keys of a list
+are also its items' identity when the differ matches them; ``ordered`` lists are compared by
+position), the name shown beside the id, the addresses it holds (history), where its state
+and encryption live (baselines), the extra check its documents need (security-group rules),
+its label, and the AWS calls it makes — from which the IAM policy in README is generated and
+against which botocore's service models are checked (tests/test_models.py).
+
+A type whose items AWS already gives in the right shape is a pass-through: one
+:func:`passthrough` declaration in the registry. The others have a module with ``fetch``
+(dumb: call AWS, paginate, return raw dicts) and ``transform`` (pure: one raw dict in, one
+resource dict out, or None to leave it out).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from botocore import xform_name
 
 from driftaudit.canonical import Spec
 
 Raw = dict[str, Any]
 #: Returns the boto3 client of one service for the part being collected.
 Clients = Callable[[str], Any]
+#: (address or CIDR, scope, via): see driftaudit.history.holders.
+RawHolding = tuple[Any, str, str]
+
+#: IAM's name for each boto3 service a collector uses.
+IAM_PREFIX = {
+    "ec2": "ec2",
+    "elbv2": "elasticloadbalancing",
+    "elb": "elasticloadbalancing",
+    "autoscaling": "autoscaling",
+    "sts": "sts",
+}
+
+
+@dataclass(frozen=True)
+class Call:
+    """One AWS operation a type's fetch makes: boto3 service name, the API's operation name,
+    and the output member holding the items ("" when the call is not the listing)."""
+
+    service: str
+    operation: str
+    result: str = ""
+
+    @property
+    def iam_action(self) -> str:
+        return f"{IAM_PREFIX[self.service]}:{self.operation}"
+
+    @property
+    def method(self) -> str:
+        """The boto3 method: DescribeSecurityGroups -> describe_security_groups."""
+        return str(xform_name(self.operation))
+
+
+def _no_check(resource: Raw) -> tuple[list[Any], str] | None:
+    return None
 
 
 @dataclass(frozen=True)
 class ResourceType:
     name: str
-    #: boto3 service names the fetch step uses (for client set-up and error messages).
-    services: tuple[str, ...]
+    #: How one resource is named in sentences: "security group", "network interface".
+    label: str
+    #: Every AWS call fetch makes; the first is the listing whose items become resources.
+    calls: tuple[Call, ...]
     fetch: Callable[[Clients], list[Raw]]
     transform: Callable[[Raw], Raw | None]
     #: The AWS id that names the resource's file (never a tag or other user text).
@@ -31,6 +78,41 @@ class ResourceType:
     spec: Spec = field(default_factory=Spec)
     #: Documented in README: what is dropped and why.
     volatile_doc: str = ""
+    #: Fields naming the resource when it has no Name tag (GroupName, KeyName...).
+    name_keys: tuple[str, ...] = ()
+    #: History: every address the resource holds, as its own document shows it.
+    holds: Callable[[Raw], list[RawHolding]] | None = None
+    #: History: the instance (of this account) whose presence decides what it holds.
+    attached: Callable[[Raw, str], str | None] | None = None
+    #: History: the scopes it keeps once that instance is gone (an EIP keeps "public").
+    keeps_when_released: frozenset[str] = frozenset()
+    #: History: whether the resource exists (a terminated instance holds nothing).
+    alive: Callable[[Raw], bool] | None = None
+    #: Baselines: the field ``state:`` checks, and where encryption at rest is recorded.
+    state_path: str | None = None
+    encryption_path: str | None = None
+    #: A reader's check beyond the envelope: (JSON path, problem) or None.
+    check: Callable[[Raw], tuple[list[Any], str] | None] = _no_check
+
+    @property
+    def services(self) -> tuple[str, ...]:
+        """boto3 service names the fetch step uses (for client set-up and error messages)."""
+        return tuple(dict.fromkeys(c.service for c in self.calls))
+
+    @property
+    def iam_actions(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(c.iam_action for c in self.calls))
+
+    def name_of(self, resource: Mapping[str, Any]) -> str:
+        """The Name tag, else the type's own name field, else ""."""
+        tags = resource.get("Tags")
+        if isinstance(tags, Mapping) and isinstance(tags.get("Name"), str) and tags["Name"]:
+            return str(tags["Name"])
+        for key in self.name_keys:
+            value = resource.get(key)
+            if isinstance(value, (str, int)) and value != "":
+                return str(value)
+        return ""
 
 
 def paginate(client: Any, operation: str, key: str, **kwargs: Any) -> list[Raw]:
@@ -55,6 +137,36 @@ def field_id(key: str) -> Callable[[Raw], str]:
     return id_of
 
 
+def passthrough(
+    name: str,
+    label: str,
+    call: Call,
+    id_field: str,
+    params: Mapping[str, Any] | None = None,
+    **options: Any,
+) -> ResourceType:
+    """A type whose items AWS gives as they are kept: one paginated call, no transform.
+    ``params`` are the call's fixed arguments (``Owners=["self"]``)."""
+    fixed = dict(params or {})
+
+    def fetch(clients: Clients) -> list[Raw]:
+        return paginate(clients(call.service), call.method, call.result, **fixed)
+
+    def transform(raw: Raw) -> Raw:
+        return dict(raw)
+
+    fetch.__name__ = f"fetch_{name}"
+    return ResourceType(
+        name=name,
+        label=label,
+        calls=(call,),
+        fetch=fetch,
+        transform=transform,
+        id_of=field_id(id_field),
+        **options,
+    )
+
+
 def batched(items: list[str], size: int) -> list[list[str]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
@@ -63,3 +175,37 @@ def merge_tags(items: list[Raw], descriptions: Mapping[str, list[Raw]], key: str
     """Attach tags fetched by a separate DescribeTags call (ELB) to each item, in place."""
     for item in items:
         item["Tags"] = descriptions.get(item[key], [])
+
+
+# --- addresses, for the history of who held what ---------------------------------------------
+
+
+def items(value: Any) -> Iterator[Mapping[str, Any]]:
+    """The mappings of a list (a hand-edited file may hold anything)."""
+    if isinstance(value, list):
+        yield from (v for v in value if isinstance(v, Mapping))
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def interface_addresses(eni: Mapping[str, Any]) -> Iterator[tuple[Any, str]]:
+    """(address, scope) of one network interface, as DescribeNetworkInterfaces and the
+    NetworkInterfaces of DescribeInstances both show it."""
+    yield eni.get("PrivateIpAddress"), "private"
+    yield _mapping(eni.get("Association")).get("PublicIp"), "public"
+    for p in items(eni.get("PrivateIpAddresses")):
+        yield p.get("PrivateIpAddress"), "private"
+        yield _mapping(p.get("Association")).get("PublicIp"), "public"
+    yield eni.get("Ipv6Address"), "ipv6"
+    for a in items(eni.get("Ipv6Addresses")):
+        yield a.get("Ipv6Address"), "ipv6"
+    for a in items(eni.get("Ipv4Prefixes")):
+        yield a.get("Ipv4Prefix"), "private-prefix"
+    for a in items(eni.get("Ipv6Prefixes")):
+        yield a.get("Ipv6Prefix"), "ipv6-prefix"
+
+
+def attachment_of(value: Any) -> Mapping[str, Any]:
+    return _mapping(value)

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-from driftaudit.canonical import Spec
-from driftaudit.collect.collectors.base import Clients, Raw, ResourceType, field_id, paginate
+from driftaudit.collect.collectors.base import (
+    Call,
+    Clients,
+    Raw,
+    RawHolding,
+    ResourceType,
+    field_id,
+    paginate,
+)
+
+LISTING = Call("ec2", "DescribeAddresses", "Addresses")
 
 
 def fetch(clients: Clients) -> list[Raw]:
     # DescribeAddresses has no paginator: one call returns every address of the region.
-    return paginate(clients("ec2"), "describe_addresses", "Addresses")
+    return paginate(clients("ec2"), LISTING.method, LISTING.result)
 
 
 def transform(raw: Raw) -> Raw | None:
@@ -19,12 +28,33 @@ def transform(raw: Raw) -> Raw | None:
     return dict(raw)
 
 
+def holds(resource: Raw) -> list[RawHolding]:
+    via = str(resource.get("InstanceId") or resource.get("NetworkInterfaceId") or "")
+    found: list[RawHolding] = [
+        (resource.get(key), "public", via) for key in ("PublicIp", "CarrierIp", "CustomerOwnedIp")
+    ]
+    found.append((resource.get("PrivateIpAddress"), "private", via))
+    return found
+
+
+def attached(resource: Raw, account: str) -> str | None:
+    """The instance of this account the address is associated with."""
+    instance, owner = resource.get("InstanceId"), resource.get("NetworkInterfaceOwnerId")
+    if not instance or (owner and owner != account):
+        return None
+    return str(instance)
+
+
 RESOURCE = ResourceType(
     name="elastic_ips",
-    services=("ec2",),
+    label="elastic IP",
+    calls=(LISTING,),
     fetch=fetch,
     transform=transform,
     id_of=field_id("AllocationId"),
-    spec=Spec(),
-    volatile_doc="",
+    holds=holds,
+    attached=attached,
+    # AWS disassociates an instance's elastic IPs when it terminates; the address stays
+    # allocated to us, its private side does not.
+    keeps_when_released=frozenset({"public"}),
 )

@@ -8,27 +8,66 @@ returned by DescribeInstanceAttribute, which driftaudit never calls).
 from __future__ import annotations
 
 from driftaudit.canonical import Spec
-from driftaudit.collect.collectors.base import Clients, Raw, ResourceType, field_id, paginate
+from driftaudit.collect.collectors.base import (
+    Call,
+    Clients,
+    Raw,
+    RawHolding,
+    ResourceType,
+    field_id,
+    interface_addresses,
+    items,
+    paginate,
+)
+
+LISTING = Call("ec2", "DescribeInstances", "Reservations")
 
 
 def fetch(clients: Clients) -> list[Raw]:
-    reservations = paginate(clients("ec2"), "describe_instances", "Reservations")
+    reservations = paginate(clients("ec2"), LISTING.method, LISTING.result)
+    # The reservation says who launched the instances (RequesterId: Auto Scaling, ...) and
+    # whose they are; each instance keeps them.
     return [
-        {**instance, "ReservationId": r["ReservationId"], "OwnerId": r.get("OwnerId")}
+        {
+            **instance,
+            "ReservationId": r["ReservationId"],
+            "OwnerId": r.get("OwnerId"),
+            "RequesterId": r.get("RequesterId"),
+        }
         for r in reservations
         for instance in r.get("Instances", [])
     ]
 
 
+def alive(resource: Raw) -> bool:
+    state = resource.get("State")
+    return not (isinstance(state, dict) and state.get("Name") == "terminated")
+
+
 def transform(raw: Raw) -> Raw | None:
-    if raw.get("State", {}).get("Name") == "terminated":
+    if not alive(raw):
         return None
     return dict(raw)
 
 
+def holds(resource: Raw) -> list[RawHolding]:
+    """Every interface's private, public and IPv6 addresses and delegated prefixes."""
+    found: list[RawHolding] = []
+    for eni in items(resource.get("NetworkInterfaces")):
+        via = str(eni.get("NetworkInterfaceId") or "")
+        found.extend((a, s, via) for a, s in interface_addresses(eni))
+    found += [
+        (resource.get("PrivateIpAddress"), "private", ""),
+        (resource.get("PublicIpAddress"), "public", ""),
+        (resource.get("Ipv6Address"), "ipv6", ""),
+    ]
+    return found
+
+
 RESOURCE = ResourceType(
     name="instances",
-    services=("ec2",),
+    label="instance",
+    calls=(LISTING,),
     fetch=fetch,
     transform=transform,
     id_of=field_id("InstanceId"),
@@ -37,9 +76,15 @@ RESOURCE = ResourceType(
         drop=frozenset({"ClientToken", "State.Code"}),
         sort_by={
             "NetworkInterfaces": ("NetworkInterfaceId",),
+            "NetworkInterfaces.Groups": ("GroupId",),
+            "NetworkInterfaces.PrivateIpAddresses": ("PrivateIpAddress",),
+            "NetworkInterfaces.Ipv6Addresses": ("Ipv6Address",),
             "BlockDeviceMappings": ("DeviceName",),
             "SecurityGroups": ("GroupId",),
         },
     ),
     volatile_doc="ClientToken (idempotency token), State.Code (repeats State.Name)",
+    holds=holds,
+    alive=alive,
+    state_path="State.Name",
 )

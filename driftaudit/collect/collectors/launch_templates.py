@@ -7,15 +7,25 @@ A template's data may carry user data, which often holds secrets: it is removed 
 from __future__ import annotations
 
 from driftaudit.canonical import Spec
-from driftaudit.collect.collectors.base import Clients, Raw, ResourceType, field_id, paginate
+from driftaudit.collect.collectors.base import Call, Clients, Raw, ResourceType, field_id, paginate
 
-VERSION_FIELDS = ("VersionNumber", "LaunchTemplateData", "VersionDescription", "CreateTime")
+# The default version's own fields; it repeats the template's id, name and default flag.
+VERSION_FIELDS = (
+    "VersionNumber",
+    "LaunchTemplateData",
+    "VersionDescription",
+    "CreateTime",
+    "CreatedBy",
+    "Operator",
+)
+LISTING = Call("ec2", "DescribeLaunchTemplates", "LaunchTemplates")
+VERSIONS = Call("ec2", "DescribeLaunchTemplateVersions")
 DATA = "DefaultVersionData.LaunchTemplateData"
 
 
 def fetch(clients: Clients) -> list[Raw]:
     ec2 = clients("ec2")
-    templates = paginate(ec2, "describe_launch_templates", "LaunchTemplates")
+    templates = paginate(ec2, LISTING.method, LISTING.result)
     out: list[Raw] = []
     for template in templates:
         # Naming one version ($Default) gives at most one item, so no paging is needed.
@@ -40,7 +50,8 @@ def transform(raw: Raw) -> Raw:
 
 RESOURCE = ResourceType(
     name="launch_templates",
-    services=("ec2",),
+    label="launch template",
+    calls=(LISTING, VERSIONS),
     fetch=fetch,
     transform=transform,
     id_of=field_id("LaunchTemplateId"),
@@ -55,4 +66,5 @@ RESOURCE = ResourceType(
         "LaunchTemplateData.UserData (secret-prone; replaced by UserDataPresent), the default "
         "version's repeated template id/name"
     ),
+    name_keys=("LaunchTemplateName",),
 )

@@ -12,16 +12,24 @@ from typing import Any
 
 from driftaudit.canonical import Spec
 from driftaudit.collect.collectors.base import (
+    Call,
     Clients,
     Raw,
+    RawHolding,
     ResourceType,
     batched,
+    items,
     merge_tags,
     paginate,
 )
 
 # elbv2:DescribeTags takes at most 20 ResourceArns, elb:DescribeTags at most 20 names.
 TAGS_PER_CALL = 20
+V2 = Call("elbv2", "DescribeLoadBalancers", "LoadBalancers")
+V2_LISTENERS = Call("elbv2", "DescribeListeners")
+V2_TAGS = Call("elbv2", "DescribeTags")
+CLASSIC = Call("elb", "DescribeLoadBalancers", "LoadBalancerDescriptions")
+CLASSIC_TAGS = Call("elb", "DescribeTags")
 
 
 def _tags(client: Any, param: str, key: str, names: list[str]) -> dict[str, list[Raw]]:
@@ -83,9 +91,26 @@ def id_of(resource: Raw) -> str:
     return suffix.replace("/", ".")
 
 
+def holds(resource: Raw) -> list[RawHolding]:
+    """Only network (and gateway) load balancers list addresses in DescribeLoadBalancers; an
+    application or classic ELB's addresses show up as the requester-managed interfaces it
+    owns (network_interfaces)."""
+    found: list[RawHolding] = []
+    for zone in items(resource.get("AvailabilityZones")):
+        for a in items(zone.get("LoadBalancerAddresses")):
+            via = str(a.get("AllocationId") or "")
+            found += [
+                (a.get("IpAddress"), "public", via),
+                (a.get("PrivateIPv4Address"), "private", via),
+                (a.get("IPv6Address"), "ipv6", via),
+            ]
+    return found
+
+
 RESOURCE = ResourceType(
     name="load_balancers",
-    services=("elbv2", "elb"),
+    label="load balancer",
+    calls=(V2, V2_LISTENERS, V2_TAGS, CLASSIC, CLASSIC_TAGS),
     fetch=fetch,
     transform=transform,
     id_of=id_of,
@@ -103,4 +128,7 @@ RESOURCE = ResourceType(
         },
     ),
     volatile_doc="Listeners.LoadBalancerArn (repeats the load balancer's own ARN)",
+    name_keys=("LoadBalancerName",),
+    holds=holds,
+    state_path="State.Code",
 )

@@ -7,11 +7,22 @@ for about an hour, like terminated instances, so their disappearance is the chan
 from __future__ import annotations
 
 from driftaudit.canonical import Spec
-from driftaudit.collect.collectors.base import Clients, Raw, ResourceType, field_id, paginate
+from driftaudit.collect.collectors.base import (
+    Call,
+    Clients,
+    Raw,
+    RawHolding,
+    ResourceType,
+    field_id,
+    items,
+    paginate,
+)
+
+LISTING = Call("ec2", "DescribeNatGateways", "NatGateways")
 
 
 def fetch(clients: Clients) -> list[Raw]:
-    return paginate(clients("ec2"), "describe_nat_gateways", "NatGateways")
+    return paginate(clients("ec2"), LISTING.method, LISTING.result)
 
 
 def transform(raw: Raw) -> Raw | None:
@@ -20,12 +31,21 @@ def transform(raw: Raw) -> Raw | None:
     return dict(raw)
 
 
+def holds(resource: Raw) -> list[RawHolding]:
+    found: list[RawHolding] = []
+    for a in items(resource.get("NatGatewayAddresses")):
+        via = str(a.get("NetworkInterfaceId") or "")
+        found += [(a.get("PrivateIp"), "private", via), (a.get("PublicIp"), "public", via)]
+    return found
+
+
 RESOURCE = ResourceType(
     name="nat_gateways",
-    services=("ec2",),
+    label="NAT gateway",
+    calls=(LISTING,),
     fetch=fetch,
     transform=transform,
     id_of=field_id("NatGatewayId"),
     spec=Spec(sort_by={"NatGatewayAddresses": ("PrivateIp", "AllocationId")}),
-    volatile_doc="",
+    holds=holds,
 )

@@ -7,11 +7,23 @@ VPC endpoints: ``RequesterManaged`` true) are kept: they show where a VPC can be
 from __future__ import annotations
 
 from driftaudit.canonical import Spec
-from driftaudit.collect.collectors.base import Clients, Raw, ResourceType, field_id, paginate
+from driftaudit.collect.collectors.base import (
+    Call,
+    Clients,
+    Raw,
+    RawHolding,
+    ResourceType,
+    attachment_of,
+    field_id,
+    interface_addresses,
+    paginate,
+)
+
+LISTING = Call("ec2", "DescribeNetworkInterfaces", "NetworkInterfaces")
 
 
 def fetch(clients: Clients) -> list[Raw]:
-    return paginate(clients("ec2"), "describe_network_interfaces", "NetworkInterfaces")
+    return paginate(clients("ec2"), LISTING.method, LISTING.result)
 
 
 def transform(raw: Raw) -> Raw:
@@ -24,9 +36,26 @@ def transform(raw: Raw) -> Raw:
     return out
 
 
+def holds(resource: Raw) -> list[RawHolding]:
+    via = str(attachment_of(resource.get("Attachment")).get("InstanceId") or "")
+    return [(a, s, via) for a, s in interface_addresses(resource)]
+
+
+def attached(resource: Raw, account: str) -> str | None:
+    """The instance the interface is attached to, when it is one of this account's.
+    Interfaces of AWS services (ELB, NAT) carry an Attachment without InstanceId, or with an
+    InstanceOwnerId naming the service."""
+    attachment = attachment_of(resource.get("Attachment"))
+    instance, owner = attachment.get("InstanceId"), attachment.get("InstanceOwnerId")
+    if not instance or (owner and owner != account):
+        return None
+    return str(instance)
+
+
 RESOURCE = ResourceType(
     name="network_interfaces",
-    services=("ec2",),
+    label="network interface",
+    calls=(LISTING,),
     fetch=fetch,
     transform=transform,
     id_of=field_id("NetworkInterfaceId"),
@@ -39,5 +68,6 @@ RESOURCE = ResourceType(
             "Ipv6Prefixes": ("Ipv6Prefix",),
         },
     ),
-    volatile_doc="",
+    holds=holds,
+    attached=attached,
 )

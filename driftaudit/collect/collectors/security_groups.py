@@ -2,8 +2,10 @@
 
 AWS nests rules as IpPermissions, each holding several sources; a change to one source
 would show as an edit deep inside a list. We flatten them to one rule per (direction,
-protocol, port range, source), written on one line, with the ``sgr-`` id that
-DescribeSecurityGroupRules gives it.
+protocol, port range, source), written on one line, with the ``sgr-`` id and the tags that
+DescribeSecurityGroupRules gives it, and for a reference to a group across a VPC peering,
+the peering it goes through (VpcId, VpcPeeringConnectionId, PeeringStatus). Readers see these
+entries as :class:`driftaudit.rule.Rule`.
 """
 
 from __future__ import annotations
@@ -12,15 +14,21 @@ from collections.abc import Iterator
 from typing import Any
 
 from driftaudit.canonical import Spec
-from driftaudit.collect.collectors.base import Clients, Raw, ResourceType, field_id, paginate
+from driftaudit.collect.collectors.base import Call, Clients, Raw, ResourceType, field_id, paginate
+from driftaudit.rule import rule_problem
 
+LISTING = Call("ec2", "DescribeSecurityGroups", "SecurityGroups")
+RULES = Call("ec2", "DescribeSecurityGroupRules", "SecurityGroupRules")
 RULE_SORT = ("Direction", "Protocol", "FromPort", "ToPort", "SourceType", "Source", "Description")
+#: What a group reference says about the peering it crosses (UserIdGroupPair and
+#: DescribeSecurityGroupRules' ReferencedGroupInfo both carry them).
+PEERING = ("VpcId", "VpcPeeringConnectionId", "PeeringStatus")
 
 
 def fetch(clients: Clients) -> list[Raw]:
     ec2 = clients("ec2")
-    groups = paginate(ec2, "describe_security_groups", "SecurityGroups")
-    rules = paginate(ec2, "describe_security_group_rules", "SecurityGroupRules")
+    groups = paginate(ec2, LISTING.method, LISTING.result)
+    rules = paginate(ec2, RULES.method, RULES.result)
     by_group: dict[str, list[Raw]] = {}
     for rule in rules:
         by_group.setdefault(rule["GroupId"], []).append(rule)
@@ -28,20 +36,20 @@ def fetch(clients: Clients) -> list[Raw]:
     return [{**g, "SecurityGroupRules": by_group.get(g["GroupId"], [])} for g in groups]
 
 
-def _sources(perm: Raw, owner: str | None) -> Iterator[tuple[str, str, str | None]]:
-    """(type, source, description) for every source of one IpPermission."""
+def _sources(perm: Raw, owner: str | None) -> Iterator[tuple[str, str, Raw]]:
+    """(type, source, the source's own entry) for every source of one IpPermission."""
     for r in perm.get("IpRanges", []):
-        yield "cidr", r["CidrIp"], r.get("Description")
+        yield "cidr", r["CidrIp"], r
     for r in perm.get("Ipv6Ranges", []):
-        yield "cidr6", r["CidrIpv6"], r.get("Description")
+        yield "cidr6", r["CidrIpv6"], r
     for r in perm.get("PrefixListIds", []):
-        yield "prefix_list", r["PrefixListId"], r.get("Description")
+        yield "prefix_list", r["PrefixListId"], r
     for r in perm.get("UserIdGroupPairs", []):
         group = r.get("GroupId") or r.get("GroupName", "")
         # A reference to another account's group is only meaningful with that account.
         if r.get("UserId") and owner and r["UserId"] != owner:
             group = f"{r['UserId']}/{group}"
-        yield "group", group, r.get("Description")
+        yield "group", group, r
 
 
 def _rule_source(rule: Raw, owner: str | None) -> tuple[str, str] | None:
@@ -77,16 +85,15 @@ def _ports(perm: Raw) -> tuple[Any, Any]:
 
 
 def flatten_rules(group: Raw) -> list[Raw]:
-    """One flat rule per source, with its ``sgr-`` id where AWS gave one."""
-    ids: dict[tuple[Any, ...], str] = {}
+    """One flat rule per source, with its ``sgr-`` id, tags and peering where AWS gave them."""
+    by_key: dict[tuple[Any, ...], Raw] = {}
     for sgr in group.get("SecurityGroupRules", []):
         src = _rule_source(sgr, group.get("OwnerId"))
         if src is None:
             continue
         direction = "egress" if sgr.get("IsEgress") else "ingress"
         from_port, to_port = _ports(sgr)
-        key = _match_key(direction, sgr["IpProtocol"], from_port, to_port, *src)
-        ids[key] = sgr["SecurityGroupRuleId"]
+        by_key[_match_key(direction, sgr["IpProtocol"], from_port, to_port, *src)] = sgr
     flat: list[Raw] = []
     for direction, perms in (
         ("ingress", group.get("IpPermissions", [])),
@@ -95,7 +102,7 @@ def flatten_rules(group: Raw) -> list[Raw]:
         for perm in perms:
             protocol = str(perm["IpProtocol"])
             from_port, to_port = _ports(perm)
-            for source_type, source, description in _sources(perm, group.get("OwnerId")):
+            for source_type, source, entry in _sources(perm, group.get("OwnerId")):
                 rule: Raw = {
                     "Direction": direction,
                     "Protocol": protocol,
@@ -105,11 +112,20 @@ def flatten_rules(group: Raw) -> list[Raw]:
                 if from_port is not None:
                     rule["FromPort"] = from_port
                     rule["ToPort"] = to_port
-                if description:
-                    rule["Description"] = description
+                if entry.get("Description"):
+                    rule["Description"] = entry["Description"]
                 key = _match_key(direction, protocol, from_port, to_port, source_type, source)
-                if key in ids:
-                    rule["RuleId"] = ids[key]
+                sgr = by_key.get(key, {})
+                if sgr.get("SecurityGroupRuleId"):
+                    rule["RuleId"] = sgr["SecurityGroupRuleId"]
+                if sgr.get("Tags"):
+                    rule["Tags"] = sgr["Tags"]
+                if source_type == "group":
+                    ref = sgr.get("ReferencedGroupInfo") or {}
+                    for name in PEERING:
+                        value = entry.get(name) or ref.get(name)
+                        if value:
+                            rule[name] = value
                 flat.append(rule)
     return flat
 
@@ -126,9 +142,12 @@ def transform(raw: Raw) -> Raw:
 
 RESOURCE = ResourceType(
     name="security_groups",
-    services=("ec2",),
+    label="security group",
+    calls=(LISTING, RULES),
     fetch=fetch,
     transform=transform,
     id_of=field_id("GroupId"),
     spec=Spec(sort_by={"Rules": RULE_SORT}, one_line=frozenset({"Rules"})),
+    name_keys=("GroupName",),
+    check=rule_problem,
 )

@@ -151,3 +151,44 @@ def test_added_and_removed_resources_carry_their_place_and_name() -> None:
     )
     assert change.action == "added" and change.details == []
     assert changed(new, None).action == "removed"
+
+
+def asg_doc(policies: list[str], overrides: list[str]) -> dict[str, Any]:
+    return doc(
+        "auto_scaling_groups",
+        {
+            "AutoScalingGroupARN": "arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:"
+            "6a3b2c1d-0000-4000-8000-000000000001:autoScalingGroupName/web",
+            "AutoScalingGroupName": "web",
+            "TerminationPolicies": policies,
+            "MixedInstancesPolicy": {
+                "LaunchTemplate": {"Overrides": [{"InstanceType": t} for t in overrides]}
+            },
+            "Tags": [],
+        },
+    )
+
+
+def test_ordered_lists_are_compared_by_position() -> None:
+    # AWS applies termination policies in list order, and with the "prioritized" strategy the
+    # order of instance-type overrides is their priority: a reordering is a change.
+    before = asg_doc(["OldestInstance", "Default"], ["m5.large", "c5.large"])
+    after = asg_doc(["Default", "OldestInstance"], ["c5.large", "m5.large"])
+    change = changed(before, after)
+    assert texts(change) == [
+        '~ MixedInstancesPolicy.LaunchTemplate.Overrides[0].InstanceType: "m5.large" -> "c5.large"',
+        '~ MixedInstancesPolicy.LaunchTemplate.Overrides[1].InstanceType: "c5.large" -> "m5.large"',
+        '~ TerminationPolicies[0]: "OldestInstance" -> "Default"',
+        '~ TerminationPolicies[1]: "Default" -> "OldestInstance"',
+    ]
+    # An unordered list of the same type (SuspendedProcesses) reordered is still no change.
+    a, b = asg_doc(["Default"], []), asg_doc(["Default"], [])
+    a["resource"]["SuspendedProcesses"] = [
+        {"ProcessName": "Launch"},
+        {"ProcessName": "AZRebalance"},
+    ]
+    b["resource"]["SuspendedProcesses"] = [
+        {"ProcessName": "AZRebalance"},
+        {"ProcessName": "Launch"},
+    ]
+    assert compare(a, b, "f.yaml") is None

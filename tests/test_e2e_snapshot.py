@@ -633,7 +633,7 @@ def test_real_subprocess_matches_the_in_process_run(
 @pytest.mark.parametrize(
     ("args", "says"),
     [
-        (["us-east-1", "--only", "instances,nope"], "unknown type nope"),
+        (["us-east-1", "--only", "instances,nope"], "'nope' is not a resource type"),
         (["useast1"], "'useast1' is not an AWS region name"),
         (["us-east-1/../x"], "is not an AWS region name"),
         (["us-east-1\n"], "is not an AWS region name"),

@@ -64,7 +64,7 @@ def test_tags_cannot_forge_lines_of_the_commit_message_or_failed_parts(
     ec2 = boto3.client("ec2", region_name=REGION, endpoint_url=moto.url)
     vol = ec2.create_volume(AvailabilityZone="us-east-1a", Size=8)["VolumeId"]
     snaps = tmp_path / "snaps"
-    args = ["snapshot", REGION, "-o", str(snaps), "--commit", "-q", "--only", "volumes"]
+    args = ["snapshot", REGION, "-o", str(snaps), "--commit", "-q", "--type", "volumes"]
     assert run(capsys, *args, "--endpoint-url", moto.url)[0] == 0
     # The breaks an AWS (XML) response can carry; the others are tried through files below.
     tags = [

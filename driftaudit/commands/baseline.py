@@ -6,7 +6,6 @@ from pathlib import Path
 
 import click
 
-from driftaudit.collect.collectors import REGISTRY
 from driftaudit.commands import options
 from driftaudit.errors import ConfigError
 
@@ -30,18 +29,11 @@ def baseline() -> None:
 
 @baseline.command(epilog=INIT_EPILOG)
 @options.snapshot_dir
-@click.option(
-    "--type",
-    "types",
-    multiple=True,
-    type=click.Choice(list(REGISTRY)),
-    metavar="TYPE",
-    help="Declare resources of TYPE (repeatable; default security_groups, instances, volumes).",
-)
+@options.resource_types("Declare resources of TYPE (default security_groups, instances, volumes)")
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=options.NonEmptyPath(dir_okay=False, path_type=Path),
     help="Write the baseline to FILE instead of stdout.",
 )
 @click.option("--force", is_flag=True, help="Overwrite FILE if it exists.")

@@ -41,7 +41,7 @@ def default_baseline(directory: Path, root: Path | None) -> Path:
     "--baseline",
     "baselines",
     multiple=True,
-    type=click.Path(path_type=Path),
+    type=options.NonEmptyPath(path_type=Path),
     metavar="PATH",
     help="Baseline file or directory of *.yaml (repeatable; default baselines/ at the "
     "repository root).",
@@ -57,7 +57,7 @@ def default_baseline(directory: Path, root: Path | None) -> Path:
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=options.NonEmptyPath(dir_okay=False, path_type=Path),
     help="Write the result to FILE instead of stdout.",
 )
 def check(directory: Path, baselines: tuple[Path, ...], fmt: str, output: Path | None) -> None:

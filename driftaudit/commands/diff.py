@@ -41,28 +41,11 @@ def gate(changes: list[Change], fail_on: tuple[str, ...]) -> bool:
     )
 
 
-def check_fail_on(fail_on: tuple[str, ...]) -> None:
-    from driftaudit.change.differ import SEVERITIES
-    from driftaudit.collect.collectors import REGISTRY
-
-    for value in fail_on:
-        if value not in SEVERITIES and value not in REGISTRY:
-            raise click.BadParameter(
-                f"{value!r} is neither a severity ({', '.join(SEVERITIES)}) nor a resource type",
-                param_hint="--fail-on",
-            )
-
-
 @click.command(epilog=EPILOG)
 @options.snapshot_dir
 @options.revision_range
 @options.report_format("text")
-@click.option(
-    "--fail-on",
-    multiple=True,
-    metavar="SEVERITY|TYPE",
-    help="Exit 2 only for changes at or above SEVERITY or of TYPE (repeatable; default any).",
-)
+@options.fail_on
 def diff(
     directory: Path,
     revisions: tuple[str, ...],
@@ -78,7 +61,6 @@ def diff(
     from driftaudit.change.rangediff import diff_directory
     from driftaudit.render.report import model, render
 
-    check_fail_on(fail_on)
     result = diff_directory(
         directory,
         options.split_revisions(revisions),

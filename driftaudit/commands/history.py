@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from driftaudit.commands.options import F, snapshot_dir, write_output
+from driftaudit.commands.options import NON_EMPTY, F, NonEmptyPath, snapshot_dir, write_output
 
 TIMES = (
     "WHEN is ISO-8601 (2026-11-20, 2026-11-20T08:00:00Z; no offset means UTC) or relative "
@@ -24,6 +24,7 @@ def common(f: F) -> F:
     f = click.option(
         "--at",
         metavar="WHEN",
+        type=NON_EMPTY,
         help="Only windows including the snapshot in effect at WHEN (the last one at or "
         "before it).",
     )(f)
@@ -39,7 +40,7 @@ def common(f: F) -> F:
     f = click.option(
         "-o",
         "--output",
-        type=click.Path(dir_okay=False, path_type=Path),
+        type=NonEmptyPath(dir_okay=False, path_type=Path),
         help="Write the answer to FILE instead of stdout.",
     )(f)
     return snapshot_dir(f)
@@ -145,10 +146,13 @@ def ip(address: str, directory: Path, fmt: str, output: Path | None, at: str | N
         "  driftaudit history rule --source 10.0.0.0/8 --direction any --format json\n\n" + TIMES
     ),
 )
-@click.option("--group", metavar="SG", help="Only this security group (id or name).")
+@click.option(
+    "--group", metavar="SG", type=NON_EMPTY, help="Only this security group (id or name)."
+)
 @click.option(
     "--source",
     metavar="CIDR_OR_IP",
+    type=NON_EMPTY,
     help="Only rules allowing all of it (a 10.191.12.0/24 rule allows 10.191.12.13); "
     "a group or prefix list id matches exactly.",
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -14,6 +14,122 @@ from driftaudit.render.report import FORMATS as REPORT_FORMATS
 F = Callable[..., Any]
 #: Formats that show changes per day (a diff per commit of the range: only when shown).
 PER_DAY_FORMATS = ("html", "json")
+
+
+# --- values that fail closed ----------------------------------------------------------------------
+# A CI gate runs with values from variables: an empty one (an unset $TYPE, `--since ""`) or a
+# typo must stop the job as a usage error (exit 1), never quietly mean "everything" or "none".
+
+
+class NonEmpty(click.ParamType):
+    """A string that is not empty or blank."""
+
+    name = "text"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and not value.strip():
+            self.fail("must not be empty", param, ctx)
+        return value
+
+
+class NonEmptyPath(click.Path):
+    """click.Path that refuses "" (which pathlib would quietly read as ".")."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and not value.strip():
+            self.fail("must not be empty", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+NON_EMPTY = NonEmpty()
+
+
+def listed(values: tuple[str, ...], param: click.Parameter) -> list[str]:
+    """Repeated and comma-separated values, in order, without repeats; an empty item (``""``,
+    ``,``, ``a,,b``) is an error."""
+    out: list[str] = []
+    for value in values:
+        for item in value.split(","):
+            item = item.strip()
+            if not item:
+                raise click.BadParameter(f"empty value in {value!r}", param=param)
+            if item not in out:
+                out.append(item)
+    return out
+
+
+def unknown(value: str, valid: list[str], what: str, param: click.Parameter) -> NoReturn:
+    import difflib
+
+    close = difflib.get_close_matches(value, valid, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    raise click.BadParameter(
+        f"{value!r} is not {what}{hint}; valid: {', '.join(valid)}", param=param
+    )
+
+
+def _types(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> tuple[str, ...]:
+    from driftaudit.collect.collectors import REGISTRY
+
+    names = listed(values, param)
+    for name in names:
+        if name not in REGISTRY:
+            unknown(name, list(REGISTRY), "a resource type", param)
+    return tuple(names)
+
+
+def resource_types(help_text: str) -> Callable[[F], F]:
+    """``--type TYPE``: the one way every command chooses resource types; repeatable, and
+    each value may be a comma-separated list. Unknown or empty names are usage errors."""
+
+    def decorate(f: F) -> F:
+        return click.option(
+            "--type",
+            "types",
+            multiple=True,
+            metavar="TYPE",
+            callback=_types,
+            help=f"{help_text} (repeatable, or TYPE,TYPE...).",
+        )(f)
+
+    return decorate
+
+
+def hidden_types_alias(name: str) -> Callable[[F], F]:
+    """An older spelling of ``--type`` (snapshot's ``--only``), kept working but not shown."""
+
+    def decorate(f: F) -> F:
+        return click.option(
+            name, "old_types", multiple=True, hidden=True, callback=_types, metavar="TYPE"
+        )(f)
+
+    return decorate
+
+
+def _fail_on(
+    ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
+) -> tuple[str, ...]:
+    from driftaudit.change.differ import SEVERITIES
+    from driftaudit.collect.collectors import REGISTRY
+
+    names = listed(values, param)
+    for name in names:
+        if name not in SEVERITIES and name not in REGISTRY:
+            unknown(name, [*SEVERITIES, *REGISTRY], "a severity or a resource type", param)
+    return tuple(names)
+
+
+def fail_on(f: F) -> F:
+    """``--fail-on SEVERITY|TYPE``: the gate of ``diff``; an unknown or empty value is a usage
+    error, so a typo can never pass the gate."""
+    return click.option(
+        "--fail-on",
+        multiple=True,
+        metavar="SEVERITY|TYPE",
+        callback=_fail_on,
+        help="Exit 2 only for changes at or above SEVERITY or of TYPE "
+        "(repeatable, or A,B...; default any change).",
+    )(f)
 
 
 def file_format(f: F) -> F:
@@ -34,7 +150,7 @@ def snapshot_dir(f: F) -> F:
         "-C",
         "--dir",
         "directory",
-        type=click.Path(file_okay=False, path_type=Path),
+        type=NonEmptyPath(file_okay=False, path_type=Path),
         default=Path("."),
         show_default=True,
         help="The snapshot directory (inside a git repository).",
@@ -46,6 +162,7 @@ def revision_range(f: F) -> F:
     return click.option(
         "--since",
         metavar="WHEN",
+        type=NON_EMPTY,
         help='Compare the snapshot as of WHEN ("7 days ago", 2026-11-20) with HEAD.',
     )(f)
 
@@ -62,25 +179,19 @@ def report_format(default: str) -> Callable[[F], F]:
         )(f)
         f = click.option(
             "--template-dir",
-            type=click.Path(file_okay=False, path_type=Path),
+            type=NonEmptyPath(file_okay=False, path_type=Path),
             help="Jinja2 templates overriding the built-in report.{txt,md,html,json}.j2.",
         )(f)
         f = click.option(
             "-o",
             "--output",
-            type=click.Path(dir_okay=False, path_type=Path),
+            type=NonEmptyPath(dir_okay=False, path_type=Path),
             help="Write the report to FILE instead of stdout.",
         )(f)
-        f = click.option(
-            "--type",
-            "types",
-            multiple=True,
-            metavar="TYPE",
-            help="Only these resource types (repeatable).",
-        )(f)
+        f = resource_types("Only changes of resources of TYPE")(f)
         return click.option(
             "--config",
-            type=click.Path(dir_okay=False, path_type=Path),
+            type=NonEmptyPath(dir_okay=False, path_type=Path),
             help="Severity rules (default: driftaudit.yaml at the repository root, if any).",
         )(f)
 

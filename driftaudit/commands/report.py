@@ -24,16 +24,33 @@ Examples:
 @options.snapshot_dir
 @options.revision_range
 @options.report_format("text")
-@click.option("--email-to", "email_to", multiple=True, metavar="ADDR", help="Mail the report.")
-@click.option("--email-from", "email_from", default="driftaudit@localhost", show_default=True)
-@click.option("--smtp-host", default="localhost", show_default=True)
+@click.option(
+    "--email-to",
+    "email_to",
+    multiple=True,
+    metavar="ADDR",
+    type=options.NON_EMPTY,
+    help="Mail the report.",
+)
+@click.option(
+    "--email-from",
+    "email_from",
+    type=options.NON_EMPTY,
+    default="driftaudit@localhost",
+    show_default=True,
+)
+@click.option("--smtp-host", type=options.NON_EMPTY, default="localhost", show_default=True)
 @click.option("--smtp-port", type=click.IntRange(1, 65535), help="Default 25, 465 with --smtp-ssl.")
 @click.option("--smtp-starttls", "security", flag_value="starttls", help="Upgrade with STARTTLS.")
 @click.option("--smtp-ssl", "security", flag_value="ssl", help="Connect with TLS.")
-@click.option("--smtp-user", help="Log in as this user (password: DRIFTAUDIT_SMTP_PASSWORD).")
+@click.option(
+    "--smtp-user",
+    type=options.NON_EMPTY,
+    help="Log in as this user (password: DRIFTAUDIT_SMTP_PASSWORD).",
+)
 @click.option(
     "--smtp-password-file",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=options.NonEmptyPath(dir_okay=False, path_type=Path),
     help="Read the SMTP password from this file instead.",
 )
 @click.option("--always", is_flag=True, help="Mail even when nothing changed.")

@@ -15,7 +15,7 @@ Examples:
   driftaudit snapshot us-east-1 -o snapshots
   driftaudit snapshot us-east-1 eu-west-1 -o snapshots --commit
   driftaudit snapshot --all-regions -o snapshots -f json
-  driftaudit snapshot eu-west-1 --only security_groups,instances
+  driftaudit snapshot eu-west-1 --type security_groups,instances
   driftaudit snapshot us-east-1 --role-arn arn:aws:iam::111122223333:role/audit -o snapshots
 
 \b
@@ -24,30 +24,22 @@ are kept, the rest is written), 1 nothing collected or a usage/configuration err
 """
 
 
-def parse_types(value: str | None) -> list[str]:
-    if not value:
-        return list(REGISTRY)
-    names = [v.strip() for v in value.split(",") if v.strip()]
-    unknown = [n for n in names if n not in REGISTRY]
-    if unknown:
-        raise click.BadParameter(
-            f"unknown type {', '.join(unknown)}; known: {', '.join(REGISTRY)}", param_hint="--only"
-        )
-    return names
-
-
 @click.command(epilog=EPILOG)
 @click.argument("regions", nargs=-1, metavar="[REGION ...]")
 @click.option(
     "-o",
     "--output",
     "out_dir",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=options.NonEmptyPath(file_okay=False, path_type=Path),
     help="Write one file per resource under DIR (default: one document on stdout).",
 )
 @options.file_format
 @click.option("--all-regions", is_flag=True, help="Every region enabled for the account.")
-@click.option("--profile", help="AWS profile (credentials always come from boto3's chain).")
+@click.option(
+    "--profile",
+    type=options.NON_EMPTY,
+    help="AWS profile (credentials always come from boto3's chain).",
+)
 @click.option(
     "--role-arn",
     "role_arns",
@@ -55,13 +47,14 @@ def parse_types(value: str | None) -> list[str]:
     metavar="ARN",
     help="Assume this role and snapshot its account (repeatable).",
 )
-@click.option("--endpoint-url", metavar="URL", help="Send every AWS call here (emulator, proxy).")
 @click.option(
-    "--only",
-    "only",
-    metavar="TYPE[,TYPE...]",
-    help=f"Resource types to collect (default all): {', '.join(REGISTRY)}.",
+    "--endpoint-url",
+    metavar="URL",
+    type=options.NON_EMPTY,
+    help="Send every AWS call here (emulator, proxy).",
 )
+@options.resource_types(f"Collect only TYPE (default all: {', '.join(REGISTRY)})")
+@options.hidden_types_alias("--only")
 @click.option(
     "--commit",
     is_flag=True,
@@ -84,7 +77,8 @@ def snapshot(
     profile: str | None,
     role_arns: tuple[str, ...],
     endpoint_url: str | None,
-    only: str | None,
+    types: tuple[str, ...],
+    old_types: tuple[str, ...],
     commit: bool,
     workers: int,
     quiet: bool,
@@ -97,7 +91,7 @@ def snapshot(
     from driftaudit.collect.aws import ClientPool
     from driftaudit.collect.job import Progress, stdout_document, take_snapshot
 
-    types = [REGISTRY[n] for n in parse_types(only)]
+    chosen = [REGISTRY[n] for n in dict.fromkeys(types + old_types) or REGISTRY]
     repo = rel = None
     if commit:
         if out_dir is None:
@@ -110,7 +104,7 @@ def snapshot(
     accounts = pool.open_accounts(profile, role_arns)
     targets = [(a, pool.regions(a, regions, all_regions)) for a in accounts]
     progress = Progress(sys.stderr, enabled=sys.stderr.isatty() and not quiet and not verbose)
-    outcome = take_snapshot(pool, targets, types, out_dir, fmt, workers, progress)
+    outcome = take_snapshot(pool, targets, chosen, out_dir, fmt, workers, progress)
     if out_dir is None and outcome.succeeded:
         sys.stdout.buffer.write(stdout_document(outcome, fmt))
         sys.stdout.flush()

@@ -23,7 +23,8 @@ from typing import Any
 import yaml
 from jsonschema import ValidationError
 
-from driftaudit.canonical import dumps, format_of, loads, normalize
+from driftaudit import layout, yamltext
+from driftaudit.canonical import dumps, format_of, normalize
 from driftaudit.collect.collectors import REGISTRY
 from driftaudit.schemas import validator
 
@@ -114,56 +115,27 @@ def secret_findings(text: str) -> list[tuple[int, str]]:
 # --- locating a JSON path in the file ------------------------------------------------------
 
 
-def _compose(text: str) -> yaml.Node | None:
-    loader = yaml.CSafeLoader if hasattr(yaml, "CSafeLoader") else yaml.SafeLoader
-    try:
-        # JSON as driftaudit writes it is also YAML, so one composer gives lines for both.
-        return yaml.compose(text, Loader=loader)
-    except yaml.YAMLError:
-        return None
-
-
 class Locator:
-    """Line numbers of the keys and list items of one file, composed only when asked."""
+    """Line numbers of the keys and list items of one file, composed only when asked (JSON
+    as driftaudit writes it is also YAML, so one composer gives lines for both)."""
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self._lines: dict[tuple[Any, ...], int] | None = None
-
-    def _walk(
-        self, node: yaml.Node, path: tuple[Any, ...]
-    ) -> Iterator[tuple[tuple[Any, ...], int]]:
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                sub = (*path, str(key.value))
-                yield sub, key.start_mark.line + 1
-                yield from self._walk(value, sub)
-        elif isinstance(node, yaml.SequenceNode):
-            for index, value in enumerate(node.value):
-                sub = (*path, index)
-                yield sub, value.start_mark.line + 1
-                yield from self._walk(value, sub)
+        self._root: yaml.Node | None = None
+        self._composed = False
 
     def line(self, path: Sequence[Any]) -> int:
         """The line of ``path`` (keys and indexes), or of its deepest part that exists."""
-        if self._lines is None:
-            root = _compose(self.text)
-            self._lines = dict(self._walk(root, ())) if root is not None else {}
-        best = 1
-        prefix: tuple[Any, ...] = ()
-        for part in path:
-            prefix = (*prefix, part if isinstance(part, int) else str(part))
-            if prefix not in self._lines:
-                break
-            best = self._lines[prefix]
-        return best
+        if not self._composed:
+            self._composed = True
+            try:
+                self._root = yamltext.compose(self.text)
+            except (yamltext.YamlProblem, RecursionError):
+                self._root = None
+        return yamltext.line_of(self._root, path)
 
 
 # --- the checks ---------------------------------------------------------------------------
-
-
-def _json_path(parts: Sequence[Any]) -> str:
-    return "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts)
 
 
 def _short(text: str) -> str:
@@ -190,24 +162,31 @@ def _schema_error(e: ValidationError, prefix: list[Any], where: Locator) -> list
         present = [n for n in _forbidden(e.validator_value) if n in e.instance]
         if present:
             return [
-                (where.line([*parts, n]), f"schema: {_json_path([*parts, n])}: must not be stored")
+                (
+                    where.line([*parts, n]),
+                    f"schema: {yamltext.json_path([*parts, n])}: must not be stored",
+                )
                 for n in present
             ]
-    return [(where.line(parts), _short(f"schema: {_json_path(parts)}: {e.message}"))]
+    return [(where.line(parts), _short(f"schema: {yamltext.json_path(parts)}: {e.message}"))]
 
 
 def _parse(data: bytes, fmt: str) -> tuple[Any, tuple[int, str] | None]:
     try:
-        return loads(data, fmt), None
+        text = data.decode("utf-8")
     except UnicodeDecodeError as e:
         return None, (data[: e.start].count(b"\n") + 1, "is not UTF-8 text")
-    except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        return None, (mark.line + 1 if mark else 1, f"does not parse: {e.problem or e}")
+    try:
+        if fmt == "json":
+            return json.loads(text), None
+        # Anchors, aliases (a "billion laughs" bomb) and duplicate keys are refused here.
+        return yamltext.load_data(text), None
+    except yamltext.YamlProblem as e:
+        return None, (e.line, e.message)
     except json.JSONDecodeError as e:
         return None, (e.lineno, f"does not parse: {e.msg}")
-    except (yaml.YAMLError, ValueError) as e:
-        return None, (1, f"does not parse: {e}")
+    except RecursionError:
+        return None, (1, "does not parse: nested too deeply")
 
 
 def _schema_findings(doc: Any, where: Locator) -> tuple[list[tuple[int, str]], bool]:
@@ -313,50 +292,111 @@ def check_bytes(data: bytes, location: Sequence[str], display: str) -> list[Prob
 
 
 def check_file(path: Path, display: str | None = None) -> list[Problem]:
+    """Every problem of one file. Only a regular file is read (a symbolic link is never
+    followed, a FIFO or device never blocks), and no more than the size cap."""
     shown = display or str(path)
     try:
-        data = path.read_bytes()
-    except OSError as e:
-        return [Problem(shown, 1, f"cannot be read: {e.strerror or e}")]
+        data = layout.read_regular(path)
+    except layout.NotReadable as e:
+        return [Problem(shown, 1, str(e))]
     return check_bytes(data, path.absolute().parts, shown)
 
 
 # --- which files ----------------------------------------------------------------------------
 
 
+def _in_account(parts: Sequence[str]) -> bool:
+    return any(ACCOUNT_DIR.match(p) for p in parts)
+
+
 def is_snapshot_path(path: Path) -> bool:
     """A YAML/JSON file somewhere under an account-id directory."""
-    return path.suffix in EXTENSIONS and any(
-        ACCOUNT_DIR.match(p) for p in path.absolute().parts[:-1]
+    return path.suffix in EXTENSIONS and _in_account(path.absolute().parts[:-1])
+
+
+@dataclass(frozen=True)
+class Target:
+    """A file to check, or something that sits where snapshot files or their directories
+    could be and cannot be read as one (``problem``: never followed, never opened)."""
+
+    path: Path
+    problem: str | None = None
+
+
+def _link_problem(entry: os.DirEntry[str], in_account: bool) -> str | None:
+    """Why a symbolic link met by the walk is a problem, if it is one: anywhere under an
+    account directory, named like one, or leading to a directory the walk did not enter."""
+    if in_account or ACCOUNT_DIR.match(entry.name):
+        return "is a symbolic link; not followed (snapshot files and directories never are links)"
+    try:  # a stat, never a read
+        leads_to_dir = entry.is_dir(follow_symlinks=True)
+    except OSError:
+        leads_to_dir = False
+    return (
+        "is a symbolic link to a directory; not followed (snapshot directories never are links)"
+        if leads_to_dir
+        else None
     )
 
 
-def find_files(paths: Sequence[Path]) -> list[Path]:
-    """Files named explicitly (always checked: the caller says they are snapshots), and the
-    snapshot files under directories, in a stable order."""
-    out: list[Path] = []
+def _walk(directory: Path, in_account: bool) -> Iterator[Target]:
+    """Snapshot-file candidates under ``directory``, never following a symbolic link."""
+    try:
+        entries = sorted(os.scandir(directory), key=lambda e: e.name)
+    except OSError as e:
+        yield Target(directory, f"cannot be read: {e.strerror or e}")
+        return
+    for entry in entries:
+        path = Path(entry.path)
+        below = in_account or ACCOUNT_DIR.match(entry.name) is not None
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                # Hidden directories are never walked: .git, .driftaudit (state), .github...
+                if not entry.name.startswith("."):
+                    yield from _walk(path, below)
+            elif entry.is_file(follow_symlinks=False):
+                if in_account and path.suffix in EXTENSIONS:
+                    yield Target(path)
+            elif entry.is_symlink():
+                problem = _link_problem(entry, in_account)
+                if problem is not None:
+                    yield Target(path, problem)
+            elif below:
+                # A FIFO, device or socket: check_file names it without blocking on it.
+                yield Target(path)
+        except OSError as e:
+            yield Target(path, f"cannot be read: {e.strerror or e}")
+
+
+def find_files(paths: Sequence[Path]) -> list[Target]:
+    """Files named explicitly (always checked: the caller says they are snapshots; a named
+    symbolic link is a problem, not followed), and the snapshot files under directories, in
+    a stable order, with every link, FIFO or device met where snapshots could be."""
+    out: list[Target] = []
     for root in paths:
-        if not root.is_dir():
-            out.append(root)
-            continue
-        for directory, subdirs, files in os.walk(root):
-            # Hidden directories are never walked: .git, .driftaudit (state), .github...
-            subdirs[:] = sorted(d for d in subdirs if not d.startswith("."))
-            base = Path(directory)
-            out += [base / f for f in sorted(files) if is_snapshot_path(base / f)]
-    # A file named twice (directly and through its directory) is checked once.
-    unique: dict[Path, Path] = {}
-    for path in out:
-        unique.setdefault(path.resolve(), path)
-    return sorted(unique.values())
+        if root.is_dir() and not root.is_symlink():
+            out += _walk(root, _in_account(root.absolute().parts))
+        else:
+            out.append(Target(root))  # read_regular refuses whatever is not a regular file
+    # A file named twice (directly and through its directory) is checked once; the path is
+    # normalized without following links.
+    unique: dict[str, Target] = {}
+    for target in out:
+        unique.setdefault(os.path.abspath(target.path), target)
+    return sorted(unique.values(), key=lambda t: t.path)
 
 
 def validate(paths: Sequence[Path], on_problem: Callable[[Problem], None]) -> tuple[int, int]:
     """Check every snapshot file under ``paths``; (files checked, problems found)."""
     files = problems = 0
-    for path in find_files(paths):
+    for target in find_files(paths):
         files += 1
-        for problem in check_file(path):
+        found = (
+            [Problem(str(target.path), 1, target.problem)]
+            if target.problem is not None
+            else check_file(target.path)
+        )
+        for problem in found:
             problems += 1
             on_problem(problem)
     return files, problems

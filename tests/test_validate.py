@@ -504,6 +504,109 @@ def test_usage(work: Path, capsys: Capsys) -> None:
     assert (code, out, err.strip()) == (0, "", "driftaudit: no snapshot files to check")
 
 
+# --- hostile trees: links, FIFOs, devices --------------------------------------------------
+
+
+def validate_process(cwd: Path, *paths: str) -> subprocess.CompletedProcess[str]:
+    """``driftaudit validate`` as a child process: a FIFO that blocked it, or a device read
+    until memory runs out, ends in the timeout (a failure) instead of hanging the suite."""
+    return subprocess.run(
+        [sys.executable, "-m", "driftaudit", "validate", *paths],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def assert_not_leaked(proc: subprocess.CompletedProcess[str]) -> None:
+    both = proc.stdout + proc.stderr
+    assert "root:" not in both  # no line of /etc/passwd
+    assert "internal error" not in both and "Traceback" not in both
+
+
+def test_links_fifos_and_devices_in_a_tree_are_problems_never_followed(
+    snapshots: dict[str, Path], work: Path
+) -> None:
+    root = copy_snapshot(snapshots, work)
+    clean = len(snapshot_files(root))
+    elsewhere = work / "elsewhere" / ACCOUNT / REGION / "vpcs"
+    shutil.copytree(part_dir(root, "vpcs"), elsewhere)
+    bad = {
+        "volumes/vol-0evil.yaml": "/etc/passwd",  # must not print part of it
+        "instances/i-0zero.yaml": "/dev/zero",  # must not read until MemoryError
+        "subnets/subnet-0loop1.yaml": "subnet-0loop2.yaml",  # a loop: not an internal error
+        "subnets/subnet-0loop2.yaml": "subnet-0loop1.yaml",
+    }
+    for rel, target in bad.items():
+        os.symlink(target, part_dir(root, "x").parent / rel)
+    os.mkfifo(part_dir(root, "vpcs") / "vpc-0fifo.yaml")  # must not hang
+    # Symbolic links to directories: never walked through, never skipped silently.
+    os.symlink(elsewhere.parent, root / ACCOUNT / "us-west-2")
+    os.symlink(work / "elsewhere", root / "210987654321")
+    os.symlink(work / "elsewhere", work / "linked-snapshots")
+    # Links that lead nowhere a snapshot could be are none of validate's business.
+    os.symlink("README.md", work / "README-link.md")
+    proc = validate_process(work)
+    assert_not_leaked(proc)
+    assert proc.returncode == 1
+    prefix = f"snaps/{ACCOUNT}/{REGION}/"
+    link = "is a symbolic link; not followed (snapshot files and directories never are links)"
+    assert sorted(proc.stdout.splitlines()) == sorted(
+        [f"{prefix}{rel}:1: {link}" for rel in bad]
+        + [
+            f"{prefix}vpcs/vpc-0fifo.yaml:1: is a FIFO, not a regular file",
+            f"snaps/{ACCOUNT}/us-west-2:1: {link}",
+            f"snaps/210987654321:1: {link}",
+            "linked-snapshots:1: is a symbolic link to a directory; not followed "
+            "(snapshot directories never are links)",
+        ]
+    )
+    # The files of the tree (and only those) were still checked; elsewhere/ itself is a
+    # real directory of this tree and is checked as such.
+    found = clean + len(bad) + 4 + len(list(elsewhere.iterdir()))
+    assert proc.stderr.strip() == f"driftaudit: {found} file(s) checked, 8 problem(s)"
+
+
+def test_named_links_fifos_and_devices_are_problems(snapshots: dict[str, Path], work: Path) -> None:
+    root = copy_snapshot(snapshots, work)
+    group = one_file(root, "security_groups")
+    (work / "passwd.yaml").symlink_to("/etc/passwd")
+    (work / "group-link.yaml").symlink_to(group)
+    (work / "dir-link").symlink_to(root)
+    (work / "loop.yaml").symlink_to("loop.yaml")
+    os.mkfifo(work / "fifo.yaml")
+    proc = validate_process(
+        work, "passwd.yaml", "group-link.yaml", "dir-link", "loop.yaml", "fifo.yaml", "/dev/zero"
+    )
+    assert_not_leaked(proc)
+    assert proc.returncode == 1
+    link = "is a symbolic link, not a file (snapshot files never are)"
+    assert proc.stdout.splitlines() == [
+        "/dev/zero:1: is a device, not a regular file",
+        f"dir-link:1: {link}",
+        "fifo.yaml:1: is a FIFO, not a regular file",
+        f"group-link.yaml:1: {link}",
+        f"loop.yaml:1: {link}",
+        f"passwd.yaml:1: {link}",
+    ]
+    # The file itself, named, is clean.
+    assert validate_process(work, shown(group, work)).returncode == 0
+
+
+def test_an_oversized_snapshot_file_is_not_read(snapshots: dict[str, Path], work: Path) -> None:
+    root = copy_snapshot(snapshots, work)
+    big = part_dir(root, "volumes") / "vol-0big.yaml"
+    with big.open("wb") as f:
+        f.truncate(9 * 1024 * 1024)  # sparse: over the 8 MB cap, nothing to parse
+    proc = validate_process(work)
+    assert proc.returncode == 1
+    assert proc.stdout.splitlines() == [
+        f"snaps/{ACCOUNT}/{REGION}/volumes/vol-0big.yaml:1: is larger than 8 MB; not read"
+    ]
+
+
 # --- the pre-commit hook -------------------------------------------------------------------
 
 

@@ -10,18 +10,20 @@ from typing import Any
 
 import yaml
 
+from driftaudit import yamltext
 from driftaudit.baseline.model import Step
 from driftaudit.rule import IDENTITY
 
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 #: Rule keys that identify a flattened security-group rule.
 RULE_KEYS = IDENTITY
 
 
 def compose(text: str) -> yaml.Node | None:
+    """The node graph of a snapshot file, or None (then every line is 1): anchors, aliases
+    and duplicate keys are refused in one linear pass, like every YAML driftaudit reads."""
     try:
-        return yaml.compose(text, Loader=_Loader)
-    except yaml.YAMLError:
+        return yamltext.compose(text)
+    except (yamltext.YamlProblem, RecursionError):
         return None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -32,13 +33,18 @@ Exit codes: 0 every file passes, 1 any problem (one "file:line: problem" line ea
     "paths",
     nargs=-1,
     metavar="[PATH ...]",
-    type=click.Path(exists=True, path_type=Path),
+    # Not click's exists=True: it follows symbolic links, and a named link is a problem
+    # to report (never followed), not a missing path.
+    type=click.Path(path_type=Path),
 )
 @click.option("-q", "--quiet", is_flag=True, help="No summary line on stderr.")
 def validate(paths: tuple[Path, ...], quiet: bool) -> None:
     """Check committed snapshot files before review (default: everything under .)."""
     from driftaudit.validate import validate as run
 
+    for path in paths:
+        if not os.path.lexists(path):
+            raise click.BadParameter(f"{str(path)!r} does not exist", param_hint="PATH")
     files, problems = run(paths or (Path("."),), lambda p: click.echo(str(p)))
     if not quiet:
         if files == 0:

@@ -35,6 +35,9 @@ class Entry:
     old: str | None
     new: str | None
     old_path: str | None = None  # where the old blob lived, when not at ``path``
+    #: git's file modes ("100644"; "120000" a symbolic link, "160000" a submodule; "" absent).
+    old_mode: str = ""
+    new_mode: str = ""
 
 
 class Repo:
@@ -258,7 +261,14 @@ def _parse_raw(raw: bytes) -> Iterator[Entry]:
         meta = fields[i].decode().split()
         path = fields[i + 1].decode()
         old, new = meta[2], meta[3]
-        yield Entry(path, None if old == null else old, None if new == null else new)
+        old_mode, new_mode = meta[0].lstrip(":"), meta[1]
+        yield Entry(
+            path,
+            None if old == null else old,
+            None if new == null else new,
+            old_mode="" if old == null else old_mode,
+            new_mode="" if new == null else new_mode,
+        )
         i += 2
 
 

@@ -655,3 +655,30 @@ def test_missing_baseline_paths_and_empty_directories_are_errors(tmp_path: Path)
     (tmp_path / "empty").mkdir()
     with pytest.raises(ConfigError, match="no baseline files"):
         load_baseline([tmp_path / "empty"])
+
+
+@pytest.mark.parametrize(
+    "texts",
+    [
+        {"a.yaml": ""},
+        {"a.yaml": "# to be written\n\n# later\n"},
+        {"a.yaml": "{}\n"},
+        {"a.yaml": "version: 1\n", "b.yaml": "ignore:\n  - {type: instances}\n"},
+        {"a.yaml": "scope: {regions: [us-east-1]}\nsecurity_groups: []\nresources: []\n"},
+    ],
+    ids=["empty", "comments-only", "empty-mapping", "nothing-declared", "empty-lists"],
+)
+def test_a_baseline_that_declares_nothing_is_an_error(
+    tmp_path: Path, texts: dict[str, str]
+) -> None:
+    for name, text in texts.items():
+        (tmp_path / name).write_text(text)
+    with pytest.raises(ConfigError) as err:
+        load_baseline([tmp_path], tmp_path)
+    message = str(err.value)
+    assert str(tmp_path / "a.yaml") in message
+    assert "empty" in message or "declares nothing" in message
+    # One declaration anywhere in the set is a baseline (an empty file beside it is not).
+    if len(texts) > 1:
+        (tmp_path / "c.yaml").write_text("manage: {instances: exclusive}\n")
+        assert load_baseline([tmp_path], tmp_path).manage == {"instances": "exclusive"}

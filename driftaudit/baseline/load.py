@@ -88,11 +88,23 @@ def display_name(path: Path, root: Path | None) -> str:
 
 
 def load_baseline(paths: Sequence[Path], root: Path | None = None) -> Baseline:
+    """One baseline from every file named or found. A file that is empty (or only comments)
+    and a set of files declaring nothing are errors, as no baseline at all is: a CI gate
+    must not pass as "in sync" against an empty promise."""
     baseline = Baseline()
     seen: dict[tuple[Any, ...], Origin] = {}
-    for path in baseline_files(paths):
+    files = baseline_files(paths)
+    for path in files:
         data, node = load_yaml_document(path, "baseline")
+        if not data:
+            raise ConfigError(f"{path}:1: the baseline file is empty (or only comments)")
         _Reader(path, display_name(path, root), node, baseline, seen).read(data)
+    if not (baseline.declarations or baseline.policies or baseline.manage):
+        raise ConfigError(
+            f"{', '.join(map(str, files))}: the baseline declares nothing (no "
+            "security_groups, resources, policies or manage); driftaudit baseline init "
+            "writes one from the snapshot"
+        )
     return baseline
 
 

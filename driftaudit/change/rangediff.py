@@ -22,6 +22,9 @@ EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # git's well-known empt
 MESSAGE_HEAD = "driftaudit snapshot: "
 FAILED_INTRO = "Parts that could not be read (their previous files are kept):"
 FAILED_TRAILER = "Driftaudit-Failed:"
+#: git file modes that are not files: git stores a symbolic link as a blob holding its
+#: target (mode 120000), and a submodule as a commit id (mode 160000).
+NOT_FILES = {"120000": "is a symbolic link (git mode 120000)", "160000": "is a submodule"}
 _FAILED_LINE = re.compile(
     rf"{FAILED_TRAILER} ((?:{layout.ACCOUNT})/(?:{layout.REGION})/(?:{layout.TYPE}) \S.*)"
 )
@@ -66,12 +69,26 @@ def diff(
         if location is not None and (not types or location.type in types):
             entries.append(e)
     entries = pair_format_switches(entries)
-    blobs = repo.read_blobs([b for e in entries for b in (e.old, e.new) if b])
+    sides = [
+        side
+        for e in entries
+        for side in ((e.old, e.old_mode, e.old_path or e.path), (e.new, e.new_mode, e.path))
+    ]
+    blobs = repo.read_blobs([b for b, mode, _ in sides if b and mode not in NOT_FILES])
     for entry in entries:
         docs: list[dict[str, Any] | None] = []
         broken = False
-        for blob, where in ((entry.old, entry.old_path or entry.path), (entry.new, entry.path)):
+        for blob, mode, where in (
+            (entry.old, entry.old_mode, entry.old_path or entry.path),
+            (entry.new, entry.new_mode, entry.path),
+        ):
             if blob is None:
+                docs.append(None)
+                continue
+            if mode in NOT_FILES:
+                # What a link points to or a submodule holds is never read as a resource.
+                result.unreadable.append(f"{where}:1: {NOT_FILES[mode]}, not a snapshot file")
+                broken = True
                 docs.append(None)
                 continue
             doc, problem = parse_document(blobs[blob], where)
@@ -102,7 +119,14 @@ def pair_format_switches(entries: list[Entry]) -> list[Entry]:
     both = removed.keys() & added.keys()
     out = [e for e in entries if e.path.rsplit(".", 1)[0] not in both]
     out += [
-        Entry(added[stem].path, removed[stem].old, added[stem].new, removed[stem].path)
+        Entry(
+            added[stem].path,
+            removed[stem].old,
+            added[stem].new,
+            removed[stem].path,
+            removed[stem].old_mode,
+            added[stem].new_mode,
+        )
         for stem in sorted(both)
     ]
     return out

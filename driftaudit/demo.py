@@ -125,7 +125,12 @@ def prepare(directory: Path, force: bool) -> None:
                 "replace it"
             )
         shutil.rmtree(directory)
-    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ConfigError(
+            f"{directory}: cannot create the demo directory: {e.strerror or e}"
+        ) from e
 
 
 def quote(args: list[str]) -> str:

@@ -79,6 +79,20 @@ class Repo:
     def has_commits(self) -> bool:
         return self.git("rev-parse", "--verify", "-q", "HEAD^{commit}", check=False).returncode == 0
 
+    def is_shallow(self) -> bool:
+        proc = self.git("rev-parse", "--is-shallow-repository", check=False)
+        return proc.returncode == 0 and proc.stdout.strip() == b"true"
+
+    def require_full_history(self, what: str) -> None:
+        """GitError unless the whole history is here: in a shallow clone the oldest fetched
+        commits look like first snapshots, and every answer about the past would be wrong."""
+        if self.is_shallow():
+            raise GitError(
+                f"{self.root} is a shallow clone: {what} needs the whole history; fetch it "
+                "with `git fetch --unshallow` (GitHub Actions: actions/checkout with "
+                "fetch-depth: 0; GitLab CI: GIT_DEPTH: 0)"
+            )
+
     def resolve(self, rev: str) -> str:
         """A full commit id, or a clear error naming the revision."""
         if rev.startswith("-"):

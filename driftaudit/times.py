@@ -68,11 +68,15 @@ def parse_when(text: str, now: dt.datetime | None = None) -> dt.datetime:
     m = _RELATIVE.match(value)
     if m and m.group(2) in _UNITS:
         count, unit = int(m.group(1)), _UNITS[m.group(2)]
-        if unit == "month":
-            return _months_back(now, count)
-        if unit == "year":
-            return _months_back(now, 12 * count)
-        return now - dt.timedelta(seconds=count * _SECONDS[unit])
+        try:
+            if unit == "month":
+                return _months_back(now, count)
+            if unit == "year":
+                return _months_back(now, 12 * count)
+            return now - dt.timedelta(seconds=count * _SECONDS[unit])
+        except (OverflowError, ValueError) as e:
+            # Python's dates end at year 1: "99999999999999 days ago" is before any snapshot.
+            raise BadTime(f"cannot read the time {text!r}: it is before the year 1") from e
     try:
         # Python 3.10's fromisoformat knows no "Z".
         parsed = dt.datetime.fromisoformat(re.sub(r"[zZ]$", "+00:00", text.strip()))

@@ -6,6 +6,8 @@ hanging the suite; none of them is timed."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import re
 import stat
@@ -187,6 +189,7 @@ def test_an_alias_bomb_in_the_config_is_refused(repo: Path) -> None:
     assert_clean_failure(proc, "severity.yaml:LINE: YAML anchors and aliases are not accepted")
 
 
+@pytest.mark.e2e  # a dozen child processes
 def test_an_alias_bomb_in_a_snapshot_file_is_refused(repo: Path) -> None:
     target = file_of(repo / "snaps", "volumes", "vol-0aaa")
     envelope = f'account: "{ACCOUNT}"\nid: vol-0aaa\nregion: {REGION}\ntype: volumes\n'
@@ -217,3 +220,101 @@ def test_check_refuses_an_empty_baseline(repo: Path, text: str) -> None:
     proc = driftaudit(repo, "check", "-C", "snaps")
     assert_clean_failure(proc, f"{repo / 'baselines' / 'main.yaml'}")
     assert proc.stdout == "" and "in sync" not in proc.stderr
+
+
+# --- bad values on the command line and in the state directory -------------------------------
+
+
+def cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``driftaudit ARGS`` in this process, run from ``cwd`` (for what cannot hang)."""
+    from driftaudit.cli import main
+
+    capture = io.StringIO(), io.StringIO()
+    here = os.getcwd()
+    os.chdir(cwd)
+    try:
+        with contextlib.redirect_stdout(capture[0]), contextlib.redirect_stderr(capture[1]):
+            main(list(args))
+        code = 0
+    except SystemExit as e:
+        code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+    finally:
+        os.chdir(here)
+    return subprocess.CompletedProcess(args, code, capture[0].getvalue(), capture[1].getvalue())
+
+
+def test_a_history_index_that_is_a_directory_is_named(repo: Path) -> None:
+    index = repo / "snaps" / ".driftaudit" / "history.sqlite"
+    index.mkdir(parents=True)
+    (index / "keep").write_text("not ours to delete\n")
+    proc = cli(repo, "history", "ip", "10.0.0.5", "-C", "snaps")
+    assert_clean_failure(proc, f"{index} is not a file")
+    assert (index / "keep").is_file()
+    index.rename(repo / "moved")
+    index.symlink_to(repo / "moved")  # nor a link SQLite would follow out of DIR
+    assert_clean_failure(cli(repo, "history", "ip", "10.0.0.5", "-C", "snaps"), str(index))
+
+
+@pytest.mark.parametrize(
+    "when", ["99999999999999 days ago", "99999999999 years ago", "3000 years ago"]
+)
+def test_a_time_before_the_year_1_is_a_bad_time(repo: Path, when: str) -> None:
+    message = f"cannot read the time {when!r}: it is before the year 1"
+    for args in (
+        ["diff", "--since", when],
+        ["report", "--since", when],
+        ["history", "ip", "10.0.0.5", "--at", when],
+    ):
+        assert_clean_failure(cli(repo, *args, "-C", "snaps"), message)
+
+
+def test_the_demo_names_a_directory_it_cannot_create(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("x\n")
+    for target in ("/proc/driftaudit-nope", str(tmp_path / "a-file" / "demo")):
+        proc = cli(tmp_path, "demo", target)
+        assert_clean_failure(proc, f"{target}: cannot create the demo directory")
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["report"], ["baseline", "init"], ["history", "ip", "10.0.0.5"], ["check"]],
+    ids=["report", "baseline-init", "history", "check"],
+)
+def test_an_output_file_that_cannot_be_written_is_named(repo: Path, command: list[str]) -> None:
+    """Tests may run as root, which writes through permission bits: a path under a file
+    (ENOTDIR) and /proc (no new files there) give honest errors for anyone."""
+    (repo / "a-file").write_text("x\n")
+    for target in (repo / "a-file" / "out.txt", Path("/proc/driftaudit-out.txt")):
+        proc = cli(repo, *command, "-C", "snaps", "-o", str(target))
+        assert proc.returncode == 1 and proc.stdout == "", proc.stderr
+        # (history first says what it did to its index)
+        last = proc.stderr.splitlines()[-1]
+        assert last.startswith(f"driftaudit: -o {target}: cannot write: "), proc.stderr
+        assert "internal error" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "option,value",
+    [
+        ("--email-to", "secops@example.com\r\nBcc: attacker@example.net"),
+        ("--email-to", "secops@example.com\nSubject: forged"),
+        ("--email-from", "driftaudit@example.com\u2028Bcc: attacker@example.net"),
+    ],
+)
+def test_a_line_break_in_a_mail_address_is_refused(repo: Path, option: str, value: str) -> None:
+    args = ["report", "-C", "snaps", "--always", "--smtp-port", "1", option, value]
+    if option != "--email-to":
+        args += ["--email-to", "secops@example.com"]
+    proc = cli(repo, *args)
+    assert_clean_failure(proc, f"driftaudit: {option} {value!r}: a mail address cannot hold")
+    assert len(proc.stderr.splitlines()) == 1  # refused before any SMTP connection
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["not-a-url", "http://", "http://127.0.0.1:99999", "ftp://127.0.0.1", "http://a b:80"],
+)
+def test_a_bad_endpoint_url_is_one_line(tmp_path: Path, url: str) -> None:
+    proc = cli(tmp_path, "snapshot", REGION, "--endpoint-url", url, "-o", "out")
+    assert_clean_failure(proc, f"driftaudit: --endpoint-url {url!r}: not a valid URL")
+    assert len(proc.stderr.splitlines()) == 1 and not (tmp_path / "out").exists()

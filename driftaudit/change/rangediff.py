@@ -214,8 +214,12 @@ def resolve_range(
     since: str | None,
     default_last_commit: bool = False,
 ) -> tuple[Revision, Revision]:
-    """The two snapshots to compare, as ``git diff`` would pick them."""
+    """The two snapshots to compare, as ``git diff`` would pick them. Only the working tree
+    against HEAD works in a shallow clone: everything else reads past commits (a revision,
+    a time, the last commit's parent, the failed parts recorded in the range)."""
     paths = pathspecs(rel)
+    if since or rev_a or rev_b or default_last_commit:
+        repo.require_full_history("a diff or report over revisions")
     if since:
         if rev_a or rev_b:
             from driftaudit.gitrepo import GitError

@@ -10,6 +10,7 @@ import datetime as dt
 import os
 import re
 import threading
+import urllib.parse
 from dataclasses import dataclass
 from typing import Any
 
@@ -122,6 +123,24 @@ class Account:
     via: str
 
 
+def check_endpoint_url(url: str) -> str:
+    """``url`` when botocore can send calls to it: http or https, a host, a port in range,
+    no space. Checked before any work, so a typo is one line and not a failure per part."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        port = parts.port  # ValueError when out of range or not a number
+    except ValueError as e:
+        raise ConfigError(f"--endpoint-url {url!r}: not a valid URL ({e})") from e
+    if parts.scheme not in ("http", "https") or not parts.hostname or re.search(r"\s", url):
+        raise ConfigError(
+            f"--endpoint-url {url!r}: not a valid URL (expected http[s]://HOST[:PORT], "
+            "e.g. http://127.0.0.1:5000)"
+        )
+    if port == 0:
+        raise ConfigError(f"--endpoint-url {url!r}: not a valid URL (port 0)")
+    return url
+
+
 class ClientPool:
     """One client per (account, region, service), created on first use.
 
@@ -130,7 +149,7 @@ class ClientPool:
     """
 
     def __init__(self, endpoint_url: str | None = None, workers: int = 16) -> None:
-        self.endpoint_url = endpoint_url
+        self.endpoint_url = check_endpoint_url(endpoint_url) if endpoint_url else endpoint_url
         self.config = client_config(workers)
         self._lock = threading.Lock()
         self._clients: dict[tuple[str, str, str], Any] = {}

@@ -211,6 +211,13 @@ def write_output(text: str, output: Path | None) -> None:
         click.echo(text, nl=False)
         return
     from driftaudit.collect.store import atomic_write
+    from driftaudit.errors import ConfigError
 
-    output.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(output, text.encode("utf-8"))
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(output, text.encode("utf-8"))
+    except FileExistsError as e:  # from mkdir: a file where a directory belongs
+        raise ConfigError(f"-o {output}: cannot write: {e.filename} is not a directory") from e
+    except OSError as e:
+        # A read-only file system, a full disk, a file where a directory should be.
+        raise ConfigError(f"-o {output}: cannot write: {e.strerror or e}") from e

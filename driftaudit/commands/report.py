@@ -77,6 +77,13 @@ def report(
     from driftaudit.change.rangediff import diff_directory
     from driftaudit.render.report import model, render, subject
 
+    if email_to:
+        from driftaudit.render.mail import check_address
+
+        # Before any work: a header injection is refused, not sent after a long diff.
+        for address in email_to:
+            check_address(address, "--email-to")
+        check_address(email_from, "--email-from")
     result = diff_directory(
         directory,
         options.split_revisions(revisions),

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -523,8 +524,19 @@ def open_index(directory: Path) -> Index:
     repo, rel = open_repo(directory)
     if not repo.has_commits():
         raise GitError(f"{directory} has no snapshot commits yet (snapshot with --commit first)")
+    repo.require_full_history("history")
     head = repo.resolve("HEAD")
     path = _ensure_dir(directory.resolve())
+    try:
+        mode: int | None = path.lstat().st_mode
+    except FileNotFoundError:
+        mode = None
+    if mode is not None and not stat.S_ISREG(mode):
+        # Not ours to delete (driftaudit only ever makes a file there), and SQLite would
+        # follow a link out of DIR.
+        raise DriftauditError(
+            f"{path} is not a file (the history index is one): move it away and run again"
+        )
     reason = "no index yet"
     if path.exists():
         db = None

@@ -9,9 +9,10 @@ from __future__ import annotations
 import os
 import smtplib
 import ssl
+import unicodedata
 from dataclasses import dataclass
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.utils import formatdate, make_msgid, parseaddr
 from pathlib import Path
 
 from driftaudit.errors import ConfigError, DriftauditError
@@ -39,6 +40,21 @@ class SmtpSettings:
             except OSError as e:
                 raise ConfigError(f"--smtp-password-file {self.password_file}: {e.strerror}") from e
         return os.environ.get(PASSWORD_ENV)
+
+
+def check_address(value: str, option: str) -> str:
+    """``value`` when it can go into a mail header as it is. A line break would end the
+    header and start another (``a@example.com\r\nBcc: ...``: header injection), so control
+    and line-separator characters are refused, never stripped."""
+    bad = next((c for c in value if unicodedata.category(c) in ("Cc", "Zl", "Zp")), None)
+    if bad is not None:
+        raise ConfigError(
+            f"{option} {value!r}: a mail address cannot hold a control character or line "
+            f"break ({bad!r})"
+        )
+    if not parseaddr(value)[1]:
+        raise ConfigError(f"{option} {value!r}: not a mail address")
+    return value
 
 
 def build_message(

@@ -21,7 +21,8 @@ Checks that each file parses, matches its JSON Schema, is in canonical form (byt
 what driftaudit writes), sits at <account>/<region>/<type>/<id>.<ext> as its content says,
 and holds nothing secret-looking (access key ids, secret keys, private keys, user data).
 In directories only files under a 12-digit account directory are checked; .git,
-.driftaudit and other hidden directories are skipped.
+.driftaudit and other hidden directories are skipped. A symbolic link, FIFO or device
+where a snapshot file or directory could be is a problem, never followed or read.
 
 \b
 Exit codes: 0 every file passes, 1 any problem (one "file:line: problem" line each).

@@ -57,6 +57,8 @@ class PartFailure:
     operation: str  # e.g. ec2:DescribeVolumes, or "" when not an API call
     code: str
     message: str
+    #: "read": AWS could not be read; "write": it was read, its files could not be written.
+    stage: str = "read"
 
     def describe(self) -> str:
         where = f" in {self.operation}" if self.operation else ""

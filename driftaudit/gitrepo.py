@@ -1,9 +1,11 @@
 """The git side: real git through its plumbing commands, never a checkout.
 
 Snapshots live in a git repository; a commit's committer date is the snapshot's time.
-Everything here touches only paths under the snapshot directory: the user's other staged or
-unstaged changes are never committed and the user's index is never rewritten for a diff
-(a temporary index is used instead).
+Everything here touches only the snapshot files of the snapshot directory, the paths
+:func:`layout.under` accepts: they are listed, filtered and handed to git as literal paths,
+never as a pattern git would widen. The user's other staged or unstaged changes are never
+committed and the user's index is never rewritten for a diff (a temporary index is used
+instead).
 """
 
 from __future__ import annotations
@@ -11,13 +13,17 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from driftaudit.errors import DriftauditError
+from driftaudit.layout import pathspecs, under
+from driftaudit.lock import git_processes
 from driftaudit.times import parse_when
 
 WORKTREE = "WORKTREE"  # the working tree, as a pseudo-revision
@@ -66,10 +72,33 @@ class Repo:
                 "git is not installed (it is needed for --commit, diff and history)"
             ) from e
         if check and proc.returncode != 0:
-            message = proc.stderr.decode("utf-8", "replace").strip().splitlines()
             command = next((a for a in args if not a.startswith("-") and "=" not in a), "")
-            raise GitError(f"git {command} failed: {message[-1] if message else proc.returncode}")
+            raise GitError(self._failure(command, proc))
         return proc
+
+    def _failure(self, command: str, proc: subprocess.CompletedProcess[bytes]) -> str:
+        """One line for a failed git command: the signal that killed it, the lock that
+        stopped it, or git's last line of explanation."""
+        if proc.returncode < 0:
+            try:
+                name = signal.Signals(-proc.returncode).name
+            except ValueError:
+                name = f"signal {-proc.returncode}"
+            return f"git {command} was killed by signal {name}"
+        stderr = proc.stderr.decode("utf-8", "replace")
+        locked = _LOCKED.search(stderr)
+        if locked:
+            # Not git's "remove the file manually": another git command may be running.
+            return (
+                f"git {command} failed: {locked.group(1)} exists: a git command is running in "
+                f"{self.root}, or one was killed while it ran; if `ps` shows no git process "
+                "working there, that file is stale and can be removed"
+            )
+        lines = stderr.strip().splitlines()
+        # git's "error:" line says what went wrong; its last line often only that it stopped.
+        errors = [line.removeprefix("error: ") for line in lines if line.startswith("error: ")]
+        said = errors[0] if errors else lines[-1] if lines else proc.returncode
+        return f"git {command} failed: {said}"
 
     def out(self, *args: str, **kwargs: object) -> str:
         return self.git(*args, **kwargs).stdout.decode("utf-8", "replace")  # type: ignore[arg-type]
@@ -122,10 +151,12 @@ class Repo:
 
     # --- trees and blobs ------------------------------------------------------------------
 
-    def changed(self, old: str, new: str, paths: Sequence[str]) -> list[Entry]:
-        """Files under ``pathspec`` that differ between two revisions (new may be WORKTREE)."""
+    def changed(self, old: str, new: str, rel: str) -> list[Entry]:
+        """Snapshot files of ``rel`` that differ between two revisions (new may be
+        WORKTREE)."""
+        paths = pathspecs(rel)
         if new == WORKTREE:
-            with self.worktree_index(paths) as env:
+            with self.worktree_index(rel) as env:
                 raw = self.git(
                     "diff-index",
                     "--cached",
@@ -139,18 +170,20 @@ class Repo:
                 ).stdout
         else:
             raw = self.git("diff-tree", "-r", "-z", "--no-renames", old, new, "--", *paths).stdout
-        return list(_parse_raw(raw))
+        return [e for e in _parse_raw(raw) if under(e.path, rel)]
 
-    def tree_entries(self, rev: str, paths: Sequence[str]) -> dict[str, str]:
-        """path -> blob id of every file under ``pathspec`` at ``rev`` (or WORKTREE)."""
+    def tree_entries(self, rev: str, rel: str) -> dict[str, str]:
+        """path -> blob id of every snapshot file of ``rel`` at ``rev`` (or WORKTREE)."""
+        paths = pathspecs(rel)
         if rev == WORKTREE:
-            with self.worktree_index(paths) as env:
+            with self.worktree_index(rel) as env:
                 raw = self.git("ls-files", "-s", "-z", "--", *paths, env=env).stdout
             out = {}
             for rec in raw.split(b"\0"):
                 if rec:
                     meta, _, path = rec.partition(b"\t")
-                    out[path.decode()] = meta.split()[1].decode()
+                    if under(path.decode("utf-8", "replace"), rel):
+                        out[path.decode()] = meta.split()[1].decode()
             return out
         # ls-tree knows no pathspec magic: list the directories, then match the globs here.
         prefixes = sorted({_glob_prefix(p) for p in paths})
@@ -160,13 +193,13 @@ class Repo:
         for rec in raw.split(b"\0"):
             if rec:
                 meta, _, name = rec.partition(b"\t")
-                file = name.decode()
-                if any(p.fullmatch(file) for p in patterns):
+                file = name.decode("utf-8", "replace")
+                if any(p.fullmatch(file) for p in patterns) and under(file, rel):
                     out[file] = meta.split()[2].decode()
         return out
 
-    def worktree_index(self, paths: Sequence[str]) -> _TempIndex:
-        return _TempIndex(self, paths)
+    def worktree_index(self, rel: str) -> _TempIndex:
+        return _TempIndex(self, rel)
 
     def read_blobs(self, blob_ids: Sequence[str]) -> dict[str, bytes]:
         """Contents of many blobs through one ``git cat-file --batch`` process."""
@@ -188,34 +221,116 @@ class Repo:
 
     # --- committing -------------------------------------------------------------------
 
-    def commit_paths(
-        self, paths: Sequence[str], message: str, allow_empty: bool = False
-    ) -> str | None:
-        """Commit exactly the changes under ``pathspec``; None when there are none (unless
-        ``allow_empty``: a snapshot whose failures must be on record)."""
-        self.add(paths)
+    def snapshot_changes(self, rel: str, env: dict[str, str] | None = None) -> list[str]:
+        """The snapshot files of ``rel`` whose working tree differs from the index: changed,
+        deleted, or new (unless ignored). Nothing else the pathspec's glob matches (notes,
+        baselines, temporary files) is a candidate, and no path beyond a link is taken."""
+        paths = pathspecs(rel)
+        listed = self.git("ls-files", "-z", "--cached", "--others", "--exclude-standard", "--",
+                          *paths, env=env).stdout  # fmt: skip
+        self._refuse_links(rel, [p for p in _paths(listed) if under(p, rel)])
+        # Only what changed is handed to git: git matches each literal path against every
+        # file, so all 10,000 files of a snapshot cost 3 s where the changed ones cost ms.
+        raw = self.git("ls-files", "-z", "--modified", "--deleted", "--others",
+                       "--exclude-standard", "--", *paths, env=env).stdout  # fmt: skip
+        return sorted({p for p in _paths(raw) if under(p, rel)})
+
+    def _refuse_links(self, rel: str, files: Sequence[str]) -> None:
+        """GitError when a directory of the layout on the way to a snapshot file is a link:
+        git would compare the file through it (and refuse to stage it)."""
+        base = 0 if rel in ("", ".") else len(rel.rstrip("/").split("/"))
+        seen: set[str] = set()
+        for file in files:
+            parts = file.split("/")
+            for depth in range(base + 1, len(parts)):
+                directory = "/".join(parts[:depth])
+                if directory in seen:
+                    continue
+                seen.add(directory)
+                if os.path.islink(self.root / directory):
+                    raise GitError(
+                        f"{self.root / directory} is a symbolic link where a directory of "
+                        "snapshot files belongs: not followed (put the directory back)"
+                    )
+
+    def stage(self, files: Sequence[str], env: dict[str, str] | None = None) -> None:
+        """Record exactly these paths in the index as they are in the working tree: added,
+        changed, or removed when gone (literal paths: no pattern, no ignore rule)."""
+        if files:
+            self.git("update-index", "--add", "--remove", "--replace", "-z", "--stdin",
+                     input=_nul(files), env=env)  # fmt: skip
+
+    def commit_paths(self, rel: str, message: str, allow_empty: bool = False) -> str | None:
+        """Commit exactly the changes to the snapshot files of ``rel``; None when there are
+        none (unless ``allow_empty``: a snapshot whose failures must be on record)."""
+        paths = pathspecs(rel)
         # git add skips files a .gitignore matches without a word: "nothing changed" would
         # then hide snapshot files that were never committed.
-        ignored = self.out("ls-files", "--others", "--ignored", "--exclude-standard", "--", *paths)
+        raw = self.git(
+            "ls-files", "-z", "--others", "--ignored", "--exclude-standard", "--", *paths
+        ).stdout
+        ignored = [p for p in _paths(raw) if under(p, rel)]
         if ignored:
             raise GitError(
-                f"{ignored.splitlines()[0]} is ignored by git (.gitignore or info/exclude): "
+                f"{ignored[0]} is ignored by git (.gitignore or info/exclude): "
                 "snapshot files must be committable"
             )
-        staged = self.git("diff", "--cached", "--quiet", "--", *paths, check=False)
-        if staged.returncode == 0 and not allow_empty:
+        self.stage(self.snapshot_changes(rel))
+        raw = self.git("diff", "--cached", "--name-only", "--no-renames", "-z", "--", *paths).stdout
+        staged = [p for p in _paths(raw) if under(p, rel)]
+        if not staged and not allow_empty:
             return None
-        empty = ["--allow-empty"] if staged.returncode == 0 else []
-        args = ["commit", "-q", "--no-verify", *empty, "-F", "-", "--only", "--", *paths]
-        self.git(*self._identity(), *args, input=message.encode("utf-8"))
+        with tempfile.TemporaryDirectory(prefix="driftaudit-commit-") as tmp:
+            message_file = Path(tmp) / "message"
+            message_file.write_bytes(message.encode("utf-8"))
+            # --only with the literal paths: what else is staged stays staged, uncommitted;
+            # with no path (a partial snapshot that changed nothing) the commit is empty.
+            args = ["commit", "-q", "--no-verify", "-F", str(message_file), "--only"]
+            args += ["--pathspec-from-file=-", "--pathspec-file-nul"]
+            if not staged:
+                args.append("--allow-empty")
+            self.git(*self._identity(), *args, input=_nul(staged), env=_LITERAL)
         return self.out("rev-parse", "HEAD").strip()
 
-    def add(self, paths: Sequence[str], env: dict[str, str] | None = None) -> None:
-        """``git add -A`` of the snapshot files; a directory with none yet is not an error."""
-        proc = self.git("add", "-A", "--", *paths, env=env, check=False)
-        if proc.returncode != 0 and b"did not match any files" not in proc.stderr:
-            lines = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-            raise GitError(f"git add failed: {lines[-1] if lines else proc.returncode}")
+    def git_path(self, name: str) -> Path:
+        return self.root / self.out("rev-parse", "--git-path", name).strip()
+
+    def recover_index_lock(self, held_since: float, wait: float) -> str | None:
+        """Deal with git's ``index.lock`` before committing, holding driftaudit's own lock for
+        this repository (so no other driftaudit run is using it).
+
+        A lock whose git process still runs (a run killed while git worked leaves git
+        running) is waited for, up to ``wait`` seconds. A lock older than our own lock with
+        no git process working in the repository was left by a killed one: it is removed and
+        a warning line returned. Otherwise GitError names the file and what to check."""
+        lock = self.git_path("index.lock")
+        git_dir = Path(self.out("rev-parse", "--absolute-git-dir").strip())
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                mtime = lock.lstat().st_mtime
+            except FileNotFoundError:
+                return None
+            running = git_processes(self.root, git_dir)
+            if running == [] and mtime < held_since:
+                lock.unlink(missing_ok=True)
+                return (
+                    f"driftaudit: warning: removed {lock}: left by a git command that was "
+                    "killed (no git process is working in the repository)"
+                )
+            if running is None or time.monotonic() >= deadline:
+                break
+            time.sleep(0.1)
+        if running:
+            who = "; ".join(f"pid {pid}: {cmd}" for pid, cmd in running[:3])
+            raise GitError(
+                f"{lock} exists and git is still working in {self.root} ({who}); "
+                "run again when it has finished"
+            )
+        raise GitError(
+            f"{lock} exists and driftaudit cannot tell whether a git command still uses it: "
+            f"if `ps` shows no git process working in {self.root}, remove it and run again"
+        )
 
     def _identity(self) -> list[str]:
         """Fall back to a driftaudit identity only where git has none configured."""
@@ -239,31 +354,47 @@ class Repo:
 
 
 class _TempIndex:
-    """A throw-away index holding the working tree under pathspec: lets plumbing
-    compare the working tree (untracked files included) without touching the user's index."""
+    """A throw-away index holding the working tree's snapshot files of ``rel``: lets
+    plumbing compare the working tree (untracked files included) without touching the
+    user's index."""
 
-    def __init__(self, repo: Repo, paths: Sequence[str]) -> None:
-        self.repo, self.paths = repo, paths
+    def __init__(self, repo: Repo, rel: str) -> None:
+        self.repo, self.rel = repo, rel
         self.dir: tempfile.TemporaryDirectory[str] | None = None
 
     def __enter__(self) -> dict[str, str]:
         self.dir = tempfile.TemporaryDirectory(prefix="driftaudit-index-")
         env = {"GIT_INDEX_FILE": str(Path(self.dir.name) / "index")}
-        user_index = self.repo.root / self.repo.out("rev-parse", "--git-path", "index").strip()
+        user_index = self.repo.git_path("index")
         if user_index.is_file():
             # A copy keeps the index's stat cache, so the add below re-reads only files whose
             # stat changed (from HEAD's tree it hashes every file: 0.1 s at 10,000). copy2
             # keeps the mtime git's racy-clean check relies on. Either way the add makes
-            # every entry under pathspec match the working tree, and nothing else is compared.
+            # every snapshot file match the working tree, and nothing else is compared.
             shutil.copy2(user_index, env["GIT_INDEX_FILE"])
         elif self.repo.has_commits():
             self.repo.git("read-tree", "HEAD", env=env)
-        self.repo.add(self.paths, env=env)
+        self.repo.stage(self.repo.snapshot_changes(self.rel, env=env), env=env)
         return env
 
     def __exit__(self, *exc: object) -> None:
         assert self.dir is not None
         self.dir.cleanup()
+
+
+#: Paths handed to git are paths, not patterns: no glob or magic in a name can widen them.
+_LITERAL = {"GIT_LITERAL_PATHSPECS": "1"}
+_LOCKED = re.compile(r"Unable to create '([^']*\.lock)': File exists")
+
+
+def _paths(raw: bytes) -> Iterator[str]:
+    for rec in raw.split(b"\0"):
+        if rec:
+            yield rec.decode("utf-8", "replace")
+
+
+def _nul(paths: Sequence[str]) -> bytes:
+    return b"".join(p.encode("utf-8") + b"\0" for p in paths)
 
 
 def _parse_raw(raw: bytes) -> Iterator[Entry]:

@@ -114,13 +114,14 @@ def snap(
 
 
 def files(root: Path) -> dict[str, tuple[bytes, int]]:
-    """relative path -> (bytes, mtime_ns) of every file under root."""
+    """relative path -> (bytes, mtime_ns) of every file under root, but the tool's own
+    state (``.driftaudit/``: the run lock when DIR is in no repository)."""
     if not root.exists():
         return {}
     return {
         p.relative_to(root).as_posix(): (p.read_bytes(), p.stat().st_mtime_ns)
         for p in sorted(root.rglob("*"))
-        if p.is_file()
+        if p.is_file() and p.relative_to(root).parts[0] != ".driftaudit"
     }
 
 
@@ -138,9 +139,9 @@ def check_tree(root: Path) -> dict[str, Any]:
     against its schemas. Returns relative path -> document."""
     docs = {}
     for path in sorted(root.rglob("*")):
-        if path.is_dir():
-            continue
         rel = path.relative_to(root)
+        if path.is_dir() or rel.parts[0] == ".driftaudit":  # the run lock
+            continue
         assert len(rel.parts) == 4, f"unexpected file {rel}"
         assert FILE_NAME.match(rel.name), rel
         doc = loads(path.read_bytes(), format_of(path.name))
@@ -572,7 +573,7 @@ def test_two_roles_give_two_account_directories(
     )
     assert result.code == 0, result.err
     assert "2 account(s)" in result.err
-    assert sorted(p.name for p in out.iterdir()) == ["111111111111", "222222222222"]
+    assert sorted(p.name for p in out.iterdir()) == [".driftaudit", "111111111111", "222222222222"]
     for account, fleet in fleets.items():
         assert_seeded(out, fleet, account)
     a, b = (ids(out, acct, "us-east-1", "volumes") for acct in ("111111111111", "222222222222"))

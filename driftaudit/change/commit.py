@@ -10,7 +10,6 @@ from driftaudit.change.rangediff import EMPTY_TREE, FAILED_INTRO, FAILED_TRAILER
 from driftaudit.change.severity import Rules
 from driftaudit.collect.job import SnapshotOutcome
 from driftaudit.gitrepo import WORKTREE, Repo
-from driftaudit.layout import pathspecs
 from driftaudit.textsafe import one_line
 
 
@@ -24,17 +23,16 @@ class CommitResult:
 def commit_snapshot(
     repo: Repo, rel: str, outcome: SnapshotOutcome, rules: Rules | None = None
 ) -> CommitResult:
-    paths = pathspecs(rel)
     has_head = repo.has_commits()
-    initial = not has_head or not repo.tree_entries("HEAD", paths)
+    initial = not has_head or not repo.tree_entries("HEAD", rel)
     old = Revision(repo.resolve("HEAD") if has_head else EMPTY_TREE, "HEAD", "")
     result = diff(repo, rel, old, Revision(WORKTREE, "working tree", ""), rules=rules)
     failed = [f"{p.account}/{p.region}/{p.type} {f.describe()}" for p, f in outcome.failed]
-    files = len(repo.tree_entries(WORKTREE, paths)) if initial else outcome.resources
+    files = len(repo.tree_entries(WORKTREE, rel)) if initial else outcome.resources
     message = commit_message(result.changes, files, failed, initial)
     # A partial snapshot is committed even when nothing else changed: its failures are
     # on record, so later reports and history know that part was not read then.
-    sha = repo.commit_paths(paths, message, allow_empty=bool(failed))
+    sha = repo.commit_paths(rel, message, allow_empty=bool(failed))
     return CommitResult(sha, message, len(result.changes))
 
 

@@ -61,7 +61,7 @@ def diff(
     rules = rules or Rules()
     result = DiffResult(old, new)
     entries = []
-    for e in repo.changed(old.rev, new.rev, pathspecs(rel)):
+    for e in repo.changed(old.rev, new.rev, rel):
         # Only snapshot files: other YAML/JSON kept beside them (notes, temporary files) is
         # not a resource, whatever the glob matched.
         old_at, new_at = under(e.path, rel), under(e.old_path or e.path, rel)

@@ -492,6 +492,25 @@ def _ensure_dir(directory: Path) -> Path:
     return store / INDEX_FILE
 
 
+def _remove_dead_builds(path: Path) -> None:
+    """A build killed before its rename leaves ``history.sqlite.tmp-PID`` behind: remove
+    those whose process is gone (one whose process lives is another build at work)."""
+    for tmp in path.parent.glob(f"{path.name}.tmp-*"):
+        pid = tmp.name.rsplit("-", 1)[1]
+        if pid.isdigit() and not _running(int(pid)):
+            tmp.unlink(missing_ok=True)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
+
+
 def _rebuild(repo: Repo, rel: str, path: Path, head: str, reason: str) -> UpdateStats:
     tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
     tmp.unlink(missing_ok=True)
@@ -537,6 +556,7 @@ def open_index(directory: Path) -> Index:
         raise DriftauditError(
             f"{path} is not a file (the history index is one): move it away and run again"
         )
+    _remove_dead_builds(path)
     reason = "no index yet"
     if path.exists():
         db = None

@@ -114,6 +114,7 @@ KINDS = {
 }
 
 
+@pytest.mark.e2e  # driftaudit child processes
 @pytest.mark.parametrize("kind", sorted(KINDS))
 def test_check_and_baseline_init_name_links_fifos_and_devices(repo: Path, kind: str) -> None:
     volume_file = file_of(repo / "snaps", "volumes", "vol-0aaa")
@@ -128,6 +129,7 @@ def test_check_and_baseline_init_name_links_fifos_and_devices(repo: Path, kind: 
     assert "root:" not in proc.stdout + proc.stderr and proc.stdout == ""
 
 
+@pytest.mark.e2e  # driftaudit child processes
 @pytest.mark.parametrize("kind", ["link", "loop", "fifo"])
 def test_check_names_a_link_or_fifo_where_a_type_directory_belongs(
     repo: Path, tmp_path: Path, kind: str
@@ -143,6 +145,7 @@ def test_check_names_a_link_or_fifo_where_a_type_directory_belongs(
     assert_clean_failure(proc, f"snaps/{ACCOUNT}/{REGION}/volumes:1: ")
 
 
+@pytest.mark.e2e  # driftaudit child processes
 def test_a_committed_symlink_is_named_never_parsed(repo: Path) -> None:
     """git stores a link as a blob holding its target (mode 120000): diff and report name
     it instead of reading '/etc/passwd' as a document."""
@@ -159,6 +162,40 @@ def test_a_committed_symlink_is_named_never_parsed(repo: Path) -> None:
         assert "root:" not in proc.stdout + proc.stderr
 
 
+def test_baselines_and_config_found_in_the_repository_are_never_followed(
+    repo: Path, tmp_path: Path
+) -> None:
+    """A baseline or driftaudit.yaml the repository holds as a link is named, not read (its
+    target would be quoted in the message); a file the user names is the user's choice."""
+    link = repo / "baselines" / "zz-passwd.yaml"
+    link.symlink_to("/etc/passwd")
+    proc = driftaudit(repo, "check", "-C", "snaps")
+    assert_clean_failure(proc, f"{link}: is a symbolic link; not followed")
+    assert "root:" not in proc.stdout + proc.stderr
+    link.unlink()
+    (repo / "baselines" / "team").symlink_to("/etc")
+    proc = driftaudit(repo, "check", "-C", "snaps")
+    assert_clean_failure(proc, f"{repo / 'baselines' / 'team'}: is a symbolic link; not followed")
+    (repo / "baselines" / "team").unlink()
+    os.mkfifo(repo / "baselines" / "zz-fifo.yaml")
+    assert_clean_failure(driftaudit(repo, "check", "-C", "snaps"), "zz-fifo.yaml: is not a regular")
+    (repo / "baselines" / "zz-fifo.yaml").unlink()
+    mine = tmp_path / "mine.yaml"
+    mine.write_text(BASELINE, encoding="utf-8")
+    (tmp_path / "linked.yaml").symlink_to(mine)
+    proc = driftaudit(repo, "check", "-C", "snaps", "--baseline", str(tmp_path / "linked.yaml"))
+    assert proc.returncode in (0, 2), proc.stderr
+    config = repo / "driftaudit.yaml"
+    config.symlink_to("/etc/passwd")
+    proc = driftaudit(repo, "diff", "-C", "snaps", "HEAD~1", "HEAD")
+    assert_clean_failure(proc, f"{config}: is a symbolic link; not followed")
+    assert "root:" not in proc.stdout + proc.stderr
+    config.unlink()
+    config.symlink_to(mine)  # a link the user names with --config is followed
+    proc = driftaudit(repo, "diff", "-C", "snaps", "HEAD~1", "HEAD", "--config", str(config))
+    assert_clean_failure(proc, f"{config}:1: $.manage: Additional properties are not allowed")
+
+
 # --- YAML alias bombs ----------------------------------------------------------------------
 
 
@@ -171,12 +208,14 @@ def bomb(prefix: str = "") -> str:
     return "\n".join(lines) + "\n"
 
 
+@pytest.mark.e2e  # driftaudit child processes
 def test_an_alias_bomb_in_a_baseline_is_refused(repo: Path) -> None:
     (repo / "baselines" / "zz-bomb.yaml").write_text(bomb("x-"), encoding="utf-8")
     proc = driftaudit(repo, "check", "-C", "snaps")
     assert_clean_failure(proc, "baselines/zz-bomb.yaml:LINE: YAML anchors and aliases are not")
 
 
+@pytest.mark.e2e  # driftaudit child processes
 def test_an_alias_bomb_in_the_config_is_refused(repo: Path) -> None:
     bombed = repo / "driftaudit.yaml"
     bombed.write_text(bomb(), encoding="utf-8")
@@ -214,6 +253,7 @@ def test_an_alias_bomb_in_a_snapshot_file_is_refused(repo: Path) -> None:
 # --- baselines that promise nothing --------------------------------------------------------
 
 
+@pytest.mark.e2e  # driftaudit child processes
 @pytest.mark.parametrize("text", ["", "# nothing yet\n", "version: 1\nignore: []\n"])
 def test_check_refuses_an_empty_baseline(repo: Path, text: str) -> None:
     (repo / "baselines" / "main.yaml").write_text(text, encoding="utf-8")

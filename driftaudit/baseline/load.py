@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Iterable, Sequence
+import os
+import stat
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -55,17 +57,15 @@ ENCRYPTION_PATHS = {n: t.encryption_path for n, t in REGISTRY.items() if t.encry
 
 
 def baseline_files(paths: Sequence[Path]) -> list[Path]:
-    """The YAML files named, and those under the directories named (sorted, recursive)."""
+    """The YAML files named, and those under the directories named (sorted, recursive).
+
+    A file named is read even through a symbolic link (the user chose it); in a directory,
+    which a pull request can fill, a link or anything else that is not a regular file is an
+    error naming it, never followed (a link to /etc/passwd would be quoted in the message)."""
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found = sorted(
-                p
-                for p in path.rglob("*")
-                if p.suffix in SUFFIXES
-                and p.is_file()
-                and not any(part.startswith(".") for part in p.relative_to(path).parts)
-            )
+            found = sorted(_found_in(path))
             if not found:
                 raise ConfigError(f"{path}: no baseline files (*.yaml) in this directory")
             files.extend(found)
@@ -106,6 +106,27 @@ def load_baseline(paths: Sequence[Path], root: Path | None = None) -> Baseline:
             "writes one from the snapshot"
         )
     return baseline
+
+
+def _found_in(directory: Path) -> Iterator[Path]:
+    """Baseline files under ``directory``, hidden ones left out, never following a link."""
+    for base, dirs, names in os.walk(directory):
+        here = Path(base)
+        for name in sorted(dirs):
+            if not name.startswith(".") and (here / name).is_symlink():
+                raise ConfigError(f"{here / name}: is a symbolic link; not followed")
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in names:
+            found = here / name
+            if name.startswith(".") or found.suffix not in SUFFIXES:
+                continue
+            mode = found.lstat().st_mode
+            if not stat.S_ISREG(mode):
+                what = "a symbolic link" if stat.S_ISLNK(mode) else "not a regular file"
+                raise ConfigError(
+                    f"{found}: is {what}; not followed (name it with --baseline to use it)"
+                )
+            yield found
 
 
 @functools.cache

@@ -13,6 +13,7 @@ from typing import Any
 from driftaudit import layout
 from driftaudit.change.differ import SEVERITIES, Change, compare, severity_rank
 from driftaudit.change.severity import Rules, classify
+from driftaudit.errors import ConfigError
 from driftaudit.gitrepo import WORKTREE, Entry, Repo
 from driftaudit.layout import parse_document, pathspecs, under
 
@@ -269,8 +270,13 @@ def diff_directory(
     from driftaudit.gitrepo import open_repo
 
     repo, rel = open_repo(directory)
-    if config is None and (repo.root / "driftaudit.yaml").is_file():
-        config = repo.root / "driftaudit.yaml"
+    found = repo.root / "driftaudit.yaml"
+    if config is None and found.is_symlink():
+        # The repository's content (a pull request's, maybe): never followed, as a link to
+        # /etc/passwd would be quoted in the message. --config FILE is the user's choice.
+        raise ConfigError(f"{found}: is a symbolic link; not followed (pass --config to use it)")
+    if config is None and found.is_file():
+        config = found
     rules = load_rules(config)
     old, new = resolve_range(repo, rel, revisions[0], revisions[1], since, default_last_commit)
     result = diff(repo, rel, old, new, types, rules)

@@ -55,7 +55,7 @@ def forged_lines(text: str) -> list[str]:
     ]
 
 
-# --- commit messages and the failed parts read back from them -------------------------------------
+# --- commit messages and the failed parts read back from them ------------------------------------
 
 
 def test_tags_cannot_forge_lines_of_the_commit_message_or_failed_parts(
@@ -162,7 +162,7 @@ def test_commit_message_escapes_failures_and_changes() -> None:
     assert f"[info] vol-1 (a\\u2029{FORGED}): + tag k\\u0085{FORGED} = " + '"v\\rw"' in lines
 
 
-# --- text and Markdown outputs ----------------------------------------------------------------------
+# --- text and Markdown outputs ------------------------------------------------------------------
 
 
 MD = MarkdownIt("commonmark").enable("table")

@@ -6,11 +6,14 @@ Nothing here runs at import time; the CLI builds a :class:`ClientPool` and passe
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import re
 import threading
+import time
 import urllib.parse
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +29,7 @@ from botocore.exceptions import (
 from botocore.utils import parse_timestamp
 
 from driftaudit import __version__
-from driftaudit.errors import ConfigError, ReadOnlyViolation
+from driftaudit.errors import ConfigError, DriftauditError, ReadOnlyViolation
 
 READ_ONLY_PREFIXES = ("Describe", "List", "Get")
 # Read-only by name but able to return instance user data, console output or passwords.
@@ -88,16 +91,62 @@ def fast_timestamp(value: Any) -> Any:
     )
 
 
+class DeadlineExceeded(DriftauditError):
+    """A call was about to be sent (a first attempt, a retry, a next page) after the
+    deadline of the part or run making it."""
+
+    def __init__(self, operation: str, label: str) -> None:
+        super().__init__(f"{label} passed before {operation} could be sent")
+        self.operation, self.label = operation, label
+
+
+# The deadline of the work running on this thread (a part, or the run's set-up calls).
+# Clients are shared by the parts of one (account, region, service), so it cannot live on
+# the client; each part runs on one thread.
+_deadline = threading.local()
+
+
+@contextlib.contextmanager
+def deadline(at: float | None, label: str = "the deadline") -> Iterator[None]:
+    """Calls made on this thread inside the block are not sent after ``at``
+    (``time.monotonic()``): a retry or a next page past it raises :class:`DeadlineExceeded`
+    instead, so a stalled part's thread stops once its socket read returns."""
+    before = getattr(_deadline, "value", None)
+    _deadline.value = None if at is None else (at, label)
+    try:
+        yield
+    finally:
+        _deadline.value = before
+
+
+def deadline_guard(event_name: str = "", **_: Any) -> None:
+    """botocore ``before-send`` handler (every HTTP attempt, retries included)."""
+    value = getattr(_deadline, "value", None)
+    if value is not None and time.monotonic() >= value[0]:
+        parts = event_name.split(".")  # before-send.<service id>.<Operation>
+        operation = ":".join(parts[1:3]) if len(parts) >= 3 else "a call"
+        raise DeadlineExceeded(operation, value[1])
+
+
 def prepare_session(session: boto3.Session) -> boto3.Session:
-    """Every session driftaudit uses: the read-only guard, the fast timestamp parser."""
+    """Every session driftaudit uses: the read-only guard, the deadline guard, the fast
+    timestamp parser."""
     session.events.register("before-call", read_only_guard)
+    session.events.register("before-send", deadline_guard)
     factory = session._session.get_component("response_parser_factory")
     factory.set_parser_defaults(timestamp_parser=fast_timestamp)
     return session
 
 
-def client_config(workers: int) -> Config:
-    """botocore's own retry machinery (standard or adaptive), bounded attempts."""
+#: Socket timeouts of one attempt (botocore's defaults are 60 s each).
+CONNECT_TIMEOUT = 10.0
+READ_TIMEOUT = 120.0
+
+
+def client_config(workers: int, max_wait: float | None = None) -> Config:
+    """botocore's own retry machinery (standard or adaptive), bounded attempts; no socket
+    wait longer than ``max_wait`` (what a part may take), so a thread left behind by a
+    timed-out part ends soon after (a thread blocked in a socket read cannot be stopped)."""
     mode = os.environ.get("AWS_RETRY_MODE", "standard")
     if mode not in ("standard", "adaptive"):
         mode = "standard"
@@ -109,8 +158,8 @@ def client_config(workers: int) -> Config:
         # In a Config, "max_attempts" counts retries only; AWS_MAX_ATTEMPTS counts every attempt.
         retries={"mode": mode, "total_max_attempts": attempts},
         max_pool_connections=max(10, workers),
-        connect_timeout=10,
-        read_timeout=120,
+        connect_timeout=min(CONNECT_TIMEOUT, max_wait or CONNECT_TIMEOUT),
+        read_timeout=min(READ_TIMEOUT, max_wait or READ_TIMEOUT),
         user_agent_extra=f"driftaudit/{__version__}",
     )
 
@@ -148,9 +197,11 @@ class ClientPool:
     then shared by the worker threads.
     """
 
-    def __init__(self, endpoint_url: str | None = None, workers: int = 16) -> None:
+    def __init__(
+        self, endpoint_url: str | None = None, workers: int = 16, max_wait: float | None = None
+    ) -> None:
         self.endpoint_url = check_endpoint_url(endpoint_url) if endpoint_url else endpoint_url
-        self.config = client_config(workers)
+        self.config = client_config(workers, max_wait)
         self._lock = threading.Lock()
         self._clients: dict[tuple[str, str, str], Any] = {}
 

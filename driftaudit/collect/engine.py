@@ -1,14 +1,21 @@
 """Collect (account, region, type) parts concurrently and turn each into canonical
 resources. A part either succeeds whole or fails with a named reason; a failed part is
-never an empty one."""
+never an empty one.
+
+Every part has a deadline (:class:`Deadlines`): after it, the part fails like any other
+failed part ("timed out after N s"), and whatever its thread brings back later is discarded,
+never written. A thread blocked in a socket read cannot be stopped, so the workers are daemon
+threads the run does not wait for; the socket timeouts and the deadline guard of
+:mod:`driftaudit.collect.aws` make such a thread end soon after anyway."""
 
 from __future__ import annotations
 
+import queue
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from botocore.exceptions import (
@@ -23,8 +30,9 @@ from botocore.parsers import ResponseParserError
 
 from driftaudit import layout
 from driftaudit.canonical import normalize
-from driftaudit.collect.aws import Account, ClientPool
+from driftaudit.collect.aws import Account, ClientPool, DeadlineExceeded, deadline
 from driftaudit.collect.collectors.base import Raw, ResourceType
+from driftaudit.collect.deadlines import DEADLINE, Deadlines
 from driftaudit.errors import (
     ACCESS_CODES,
     OPT_IN_CODES,
@@ -32,6 +40,7 @@ from driftaudit.errors import (
     PartFailure,
     ReadOnlyViolation,
 )
+from driftaudit.textsafe import one_line
 
 
 @dataclass(frozen=True, order=True)
@@ -75,7 +84,15 @@ def build_resources(rtype: ResourceType, raw_items: list[Raw]) -> dict[str, Raw]
 
 
 def classify(exc: BaseException, rtype: ResourceType) -> PartFailure:
-    """Name what went wrong, for one stderr line and the commit/report."""
+    """Name what went wrong, for one stderr line and the commit/report; the message is one
+    line whatever the exception said (a response body, a traceback-like text)."""
+    failure = _classify(exc, rtype)
+    return replace(failure, message=one_line(failure.message))
+
+
+def _classify(exc: BaseException, rtype: ResourceType) -> PartFailure:
+    if isinstance(exc, DeadlineExceeded):
+        return PartFailure(DEADLINE, "", "", str(exc))
     if isinstance(exc, ClientError):
         err = exc.response.get("Error", {})
         code = str(err.get("Code", ""))
@@ -106,8 +123,14 @@ def classify(exc: BaseException, rtype: ResourceType) -> PartFailure:
 
 
 def collect_part(
-    pool: ClientPool, account: Account, region: str, rtype: ResourceType
+    pool: ClientPool,
+    account: Account,
+    region: str,
+    rtype: ResourceType,
+    until: float | None = None,
+    label: str = "the part's deadline",
 ) -> PartResult:
+    """One part, whole or failed; no call of it is sent after ``until`` (monotonic)."""
     part = Part(account.account_id, region, rtype.name)
     start = time.perf_counter()
 
@@ -115,16 +138,17 @@ def collect_part(
         return pool.client(account, service, region)
 
     try:
-        resources = build_resources(rtype, rtype.fetch(clients))
+        with deadline(until, label):
+            resources = build_resources(rtype, rtype.fetch(clients))
     except Exception as exc:  # a part fails whole, with its reason; the others go on
-        return PartResult(
-            part,
-            None,
-            classify(exc, rtype),
-            time.perf_counter() - start,
-            traceback.format_exc(),
-        )
+        failure = classify(exc, rtype)
+        # The traceback is for -v, and only where it helps: a bug, not a named AWS error.
+        detail = traceback.format_exc() if failure.kind == "internal error" else ""
+        return PartResult(part, None, failure, time.perf_counter() - start, detail)
     return PartResult(part, resources, None, time.perf_counter() - start)
+
+
+Job = tuple[Account, str, ResourceType]
 
 
 def collect(
@@ -133,9 +157,18 @@ def collect(
     types: list[ResourceType],
     workers: int,
     on_start: Callable[[int], None] | None = None,
+    deadlines: Deadlines | None = None,
 ) -> Iterator[PartResult]:
-    """Every part, as each completes, from a bounded pool of worker threads."""
-    jobs = [
+    """Every part, as each completes or times out, from a bounded pool of worker threads.
+
+    Each part is yielded once: its own result, or a timed-out failure at its deadline. A part
+    given up keeps its thread until the socket lets go; a new worker takes its place so the
+    other parts keep their pace, and whatever the old one returns is dropped here."""
+    deadlines = deadlines or Deadlines()
+    if not deadlines.start:
+        deadlines = replace(deadlines, start=time.monotonic())
+    run_end = deadlines.run_end
+    jobs: list[Job] = [
         (account, region, rtype)
         for account, regions in targets
         for region in regions
@@ -143,7 +176,67 @@ def collect(
     ]
     if on_start:
         on_start(len(jobs))
-    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="collect") as ex:
-        futures = [ex.submit(collect_part, pool, a, r, t) for a, r, t in jobs]
-        for future in as_completed(futures):
-            yield future.result()
+    todo: queue.SimpleQueue[Job] = queue.SimpleQueue()
+    for job in jobs:
+        todo.put(job)
+    done: queue.SimpleQueue[PartResult] = queue.SimpleQueue()
+    lock = threading.Lock()
+    started: dict[Part, float] = {}  # part -> when a worker started it (monotonic)
+    abandoned: set[Part] = set()
+
+    def worker() -> None:
+        while time.monotonic() < run_end:
+            try:
+                account, region, rtype = todo.get_nowait()
+            except queue.Empty:
+                return
+            part = Part(account.account_id, region, rtype.name)
+            now = time.monotonic()
+            with lock:
+                started[part] = now
+            if now + deadlines.part <= run_end:
+                until, label = now + deadlines.part, "the part's deadline (--part-timeout)"
+            else:
+                until, label = run_end, "the run's deadline (--timeout)"
+            result = collect_part(pool, account, region, rtype, until, label)
+            with lock:
+                if part in abandoned:
+                    return  # given up on, and replaced: this thread is done
+            done.put(result)
+
+    def spawn() -> None:
+        threading.Thread(target=worker, name="collect", daemon=True).start()
+
+    for _ in range(min(max(1, workers), len(jobs))):
+        spawn()
+    pending = {Part(a.account_id, r, t.name) for a, r, t in jobs}
+    while pending:
+        with lock:
+            ends = [started[p] + deadlines.part for p in pending if p in started]
+        wake = min([run_end, *ends])
+        try:
+            result = done.get(timeout=max(0.0, wake - time.monotonic()))
+        except queue.Empty:
+            now = time.monotonic()
+            with lock:
+                expired = sorted(
+                    p
+                    for p in pending
+                    if now >= run_end or (p in started and now >= started[p] + deadlines.part)
+                )
+                abandoned.update(p for p in expired if p in started)
+                when = {p: started.get(p) for p in expired}
+            for part in expired:
+                pending.discard(part)
+                if when[part] is not None and pending and now < run_end:
+                    spawn()
+                yield PartResult(part, None, deadlines.timed_out(when[part]))
+            continue
+        if result.part in pending:  # else: late, for a part already given up
+            pending.discard(result.part)
+            if result.failure is not None and result.failure.kind == DEADLINE:
+                # Its thread got there first: the same words as when this loop gives up.
+                with lock:
+                    began = started.get(result.part)
+                result = replace(result, failure=deadlines.timed_out(began))
+            yield result

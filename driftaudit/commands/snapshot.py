@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
 from driftaudit.collect.collectors import REGISTRY
+from driftaudit.collect.deadlines import PART_TIMEOUT, RUN_TIMEOUT
 from driftaudit.commands import options
-
-if TYPE_CHECKING:
-    from driftaudit.collect.output import Output
 
 EPILOG = """\b
 Examples:
@@ -23,20 +20,13 @@ Examples:
   driftaudit snapshot us-east-1 --role-arn arn:aws:iam::111122223333:role/audit -o snapshots
 
 \b
-Exit codes: 0 complete, 3 partial (some region/type parts could not be read or written;
-their previous files are kept, the rest is written), 1 nothing collected or written,
-another run holds DIR (waited DRIFTAUDIT_LOCK_WAIT seconds, default 60), or a
-usage/configuration error.
+A part that takes longer than --part-timeout, or is not done when --timeout runs out, fails
+like any other failed part ("timed out after N s"; its previous files kept).
+
+\b
+Exit codes: 0 complete, 3 partial (some region/type parts failed; their previous files
+are kept, the rest is written), 1 nothing collected or a usage/configuration error.
 """
-
-
-def _output(out_dir: Path, commit: bool = True) -> Output:
-    """DIR made (and git init'ed with --commit), its lock held until the command ends."""
-    from driftaudit.collect.output import open_output
-
-    output = open_output(out_dir, commit)
-    click.get_current_context().call_on_close(output.lock.release)
-    return output
 
 
 @click.command(epilog=EPILOG)
@@ -82,6 +72,23 @@ def _output(out_dir: Path, commit: bool = True) -> Output:
     show_default=True,
     help="Parts (region x type) collected at once.",
 )
+@click.option(
+    "--timeout",
+    "run_timeout",
+    type=click.FloatRange(0, min_open=True),
+    default=RUN_TIMEOUT,
+    show_default=True,
+    metavar="SECONDS",
+    help="Deadline of the whole run; parts not done by then fail (timed out).",
+)
+@click.option(
+    "--part-timeout",
+    type=click.FloatRange(0, min_open=True),
+    default=PART_TIMEOUT,
+    show_default=True,
+    metavar="SECONDS",
+    help="Deadline of each (account, region, type) part, from when it starts.",
+)
 @click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr.")
 @click.option("-v", "--verbose", is_flag=True, help="One line per part; internal tracebacks.")
 def snapshot(
@@ -96,6 +103,8 @@ def snapshot(
     old_types: tuple[str, ...],
     commit: bool,
     workers: int,
+    run_timeout: float,
+    part_timeout: float,
     quiet: bool,
     verbose: bool,
 ) -> None:
@@ -103,26 +112,41 @@ def snapshot(
 
     Layout: DIR/<account-id>/<region>/<type>/<resource-id>.yaml (or .json).
     """
-    from driftaudit.collect.aws import ClientPool
+    from driftaudit.collect.aws import ClientPool, deadline
+    from driftaudit.collect.deadlines import Deadlines
     from driftaudit.collect.job import Progress, stdout_document, take_snapshot
 
+    deadlines = Deadlines.starting_now(run_timeout, part_timeout)
+
     chosen = [REGISTRY[n] for n in dict.fromkeys(types + old_types) or REGISTRY]
-    if commit and out_dir is None:
-        raise click.UsageError("--commit needs -o DIR")
-    output = _output(out_dir) if out_dir is not None and commit else None  # before AWS calls
-    pool = ClientPool(endpoint_url=endpoint_url, workers=workers)
-    accounts = pool.open_accounts(profile, role_arns)
-    targets = [(a, pool.regions(a, regions, all_regions)) for a in accounts]
-    if out_dir is not None and output is None:
-        output = _output(out_dir, commit=False)  # input known good: a typo leaves no DIR
+    repo = rel = None
+    if commit:
+        if out_dir is None:
+            raise click.UsageError("--commit needs -o DIR")
+        from driftaudit.gitrepo import open_repo
+
+        out_dir.mkdir(parents=True, exist_ok=True)
+        repo, rel = open_repo(out_dir, create=True)  # fail before any AWS call
+    # No socket wait outlives a part, nor the run (whose set-up calls come before any part).
+    max_wait = min(part_timeout, run_timeout)
+    pool = ClientPool(endpoint_url=endpoint_url, workers=workers, max_wait=max_wait)
+    with deadline(deadlines.run_end, "the run's deadline (--timeout)"):  # set-up calls too
+        accounts = pool.open_accounts(profile, role_arns)
+        targets = [(a, pool.regions(a, regions, all_regions)) for a in accounts]
     progress = Progress(sys.stderr, enabled=sys.stderr.isatty() and not quiet and not verbose)
-    outcome = take_snapshot(pool, targets, chosen, out_dir, fmt, workers, progress)
+    outcome = take_snapshot(
+        pool, targets, chosen, out_dir, fmt, workers, progress, deadlines=deadlines
+    )
     if out_dir is None and outcome.succeeded:
         sys.stdout.buffer.write(stdout_document(outcome, fmt))
         sys.stdout.flush()
     if verbose:
         for part in outcome.succeeded:
             click.echo(f"ok {part}", err=True)
+        for part, trace in sorted(outcome.tracebacks.items()):
+            click.echo(
+                f"driftaudit: {part}: internal error; traceback:\n{trace.rstrip()}", err=True
+            )
     if not quiet:
         s = outcome.stats
         where = (
@@ -136,13 +160,10 @@ def snapshot(
             f"{len(outcome.failed)} part(s) failed",
             err=True,
         )
-    if commit and output is not None and output.repo is not None and outcome.succeeded:
+    if repo is not None and rel is not None and outcome.succeeded:
         from driftaudit.change.commit import commit_snapshot
 
-        recovered = output.recover_index_lock()
-        if recovered:
-            click.echo(recovered, err=True)
-        result = commit_snapshot(output.repo, output.rel, outcome)
+        result = commit_snapshot(repo, rel, outcome)
         if not quiet:
             if result.sha:
                 click.echo(

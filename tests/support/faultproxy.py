@@ -9,7 +9,15 @@ Point the client's endpoint URL at ``proxy.url``; every request is read whole, d
 * if its action is denied: the service's access error (EC2: 403 ``UnauthorizedOperation``,
   the others: 403 ``AccessDenied``);
 * with probability ``reset_rate``: the connection is reset without an answer;
-* else it is forwarded to ``upstream`` and the answer relayed.
+* if its action is stalled (``stall_actions``): no answer for ``stall_seconds`` (``None``:
+  never; the connection stays open, as behind a firewall that drops packets), then
+  forwarded;
+* if its action is slow (``slow_actions``): forwarded, and the answer sent in small pieces
+  spread over ``slow_seconds``: each piece comes well within any socket timeout, the whole
+  answer long after;
+* else it is forwarded to ``upstream`` and the answer relayed, through ``rewrite[pattern]``
+  (a function of the body: an answer AWS could send but the emulator does not) when one
+  matches its action.
 
 ``replay=True`` (opt-in, for benchmarks; off by default) answers a request identical to an
 earlier successful one (same method, path, region, service and body) from memory without
@@ -18,7 +26,9 @@ the way AWS would not. Only valid while the emulator's state does not change. Wi
 ``replay_paced=True`` as well, a replayed answer is held back as long as upstream took to
 produce it the first time: a server that answers at the emulator's own pace, in parallel.
 
-``deny_actions`` holds shell-style patterns matched against the action (``DescribeVolumes``)
+``deny_actions``, ``stall_actions``, ``slow_actions`` and ``rewrite``'s keys are shell-style
+patterns matched
+against the action (``DescribeVolumes``)
 and against ``service:Action`` (``ec2:DescribeVolumes``, ``ec2:*``); ``service`` is the
 signing name from the SigV4 credential scope (ELB and ELBv2 both sign as
 ``elasticloadbalancing``). Random draws come from ``random.Random(seed)`` under a lock.
@@ -38,7 +48,7 @@ import threading
 import time
 import urllib.parse
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
@@ -111,6 +121,11 @@ class FaultProxy:
         seed: int = 0,
         replay: bool = False,
         replay_paced: bool = False,
+        stall_actions: Iterable[str] = (),
+        stall_seconds: float | None = None,
+        slow_actions: Iterable[str] = (),
+        slow_seconds: float = 0.0,
+        rewrite: dict[str, Callable[[bytes], bytes]] | None = None,
     ) -> None:
         parsed = urllib.parse.urlsplit(upstream)
         if parsed.scheme != "http" or not parsed.hostname:
@@ -119,6 +134,15 @@ class FaultProxy:
         self.latency = latency
         self.throttle_rate = throttle_rate
         self.deny_actions = tuple(deny_actions)
+        self.stall_actions = tuple(stall_actions)
+        self.stall_seconds = stall_seconds
+        self.slow_actions = tuple(slow_actions)
+        self.slow_seconds = slow_seconds
+        self.rewrite = dict(rewrite or {})
+        #: Set when the proxy stops: stalled requests give up without an answer.
+        self._stopping = threading.Event()
+        #: Set once a stalled or slow request has been answered in full.
+        self.late_answered = threading.Event()
         self.reset_rate = reset_rate
         self.counts: collections.Counter[str] = collections.Counter()
         #: "service:Action" -> requests seen (before any fault).
@@ -157,6 +181,7 @@ class FaultProxy:
     def stop(self) -> None:
         if self._server is None:
             return
+        self._stopping.set()
         self._server.shutdown()
         self._server.server_close()
         # Kept-alive client connections would otherwise hold their handler threads open.
@@ -182,9 +207,30 @@ class FaultProxy:
 
     # --- decisions -------------------------------------------------------------------------
 
-    def _denied(self, service: str, action: str) -> bool:
+    def _matches(self, patterns: Iterable[str], service: str, action: str) -> bool:
         names = (action, f"{service}:{action}")
-        return any(fnmatch.fnmatchcase(n, p) for p in self.deny_actions for n in names)
+        return any(fnmatch.fnmatchcase(n, p) for p in patterns for n in names)
+
+    def _denied(self, service: str, action: str) -> bool:
+        return self._matches(self.deny_actions, service, action)
+
+    def stalls(self, service: str, action: str) -> bool:
+        return bool(action) and self._matches(self.stall_actions, service, action)
+
+    def slows(self, service: str, action: str) -> bool:
+        return bool(action) and self._matches(self.slow_actions, service, action)
+
+    def stall(self) -> bool:
+        """Hold a stalled request; False when the proxy stopped meanwhile."""
+        with self._lock:
+            self.counts["stalled"] += 1
+        return not self._stopping.wait(self.stall_seconds)
+
+    def rewriter(self, service: str, action: str) -> Callable[[bytes], bytes] | None:
+        found = [
+            f for p, f in self.rewrite.items() if action and self._matches([p], service, action)
+        ]
+        return found[0] if found else None
 
     def decide(self, service: str, action: str) -> str:
         """``throttle``, ``deny``, ``reset`` or ``forward`` for one request."""
@@ -225,6 +271,8 @@ class _Handler(BaseHTTPRequestHandler):
     # the body back about 40 ms per answer (measured: +35 ms on every request).
     disable_nagle_algorithm = True
     _upstream: http.client.HTTPConnection | None = None
+    #: Seconds over which to spread the body of this answer (0: at once).
+    _pace = 0.0
 
     def setup(self) -> None:
         super().setup()
@@ -257,8 +305,18 @@ class _Handler(BaseHTTPRequestHandler):
             self._answer(*error_response(service, action, outcome))
         elif outcome == "reset":
             self._reset()
+        elif self.owner.stalls(service, action) or self.owner.slows(service, action):
+            if self.owner.stalls(service, action) and not self.owner.stall():
+                self.close_connection = True  # the proxy is stopping: never answered
+                return
+            if self.owner.slows(service, action):
+                self._pace = self.owner.slow_seconds
+            # The client may have given up meanwhile: that is what these faults are for.
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                self._forward(body, self.owner.rewriter(service, action))
+                self.owner.late_answered.set()
         else:
-            self._forward(body)
+            self._forward(body, self.owner.rewriter(service, action))
 
     def _identify(self, body: bytes) -> tuple[str, str]:
         scope = _SCOPE.search(self.headers.get("Authorization", ""))
@@ -283,7 +341,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.connection.close()
         self.close_connection = True
 
-    def _forward(self, body: bytes) -> None:
+    def _forward(self, body: bytes, rewrite: Callable[[bytes], bytes] | None = None) -> None:
         key = None
         if self.owner.replay:
             scope = _SCOPE.search(self.headers.get("Authorization", ""))
@@ -318,6 +376,8 @@ class _Handler(BaseHTTPRequestHandler):
         if response.will_close and self._upstream is not None:
             self._upstream.close()
             self._upstream = None
+        if rewrite is not None and response.status == 200:
+            data = rewrite(data)
         answer = (response.status, response.reason, response.getheaders(), data)
         if key is not None and response.status == 200:
             self.owner.replay_seconds[key] = time.perf_counter() - started
@@ -331,5 +391,15 @@ class _Handler(BaseHTTPRequestHandler):
                 self.send_header(name, value)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
-        if self.command != "HEAD":
+        if self.command == "HEAD":
+            return
+        if not self._pace:
             self.wfile.write(data)
+            return
+        self.wfile.flush()
+        pieces = 20
+        size = max(1, -(-len(data) // pieces))
+        for n in range(0, len(data), size):
+            time.sleep(self._pace / pieces)
+            self.wfile.write(data[n : n + size])
+            self.wfile.flush()

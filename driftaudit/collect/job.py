@@ -13,7 +13,7 @@ from driftaudit.collect.aws import Account, ClientPool
 from driftaudit.collect.collectors.base import ResourceType
 from driftaudit.collect.deadlines import Deadlines
 from driftaudit.collect.engine import Part, PartResult, collect
-from driftaudit.collect.store import WriteStats, render_part, write_part
+from driftaudit.collect.store import StoreError, WriteStats, render_part, write_part
 from driftaudit.errors import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, PartFailure, UnsafeName
 
 
@@ -25,6 +25,8 @@ class SnapshotOutcome:
     succeeded: list[Part] = field(default_factory=list)
     failed: list[tuple[Part, PartFailure]] = field(default_factory=list)
     resources: int = 0
+    #: Succeeded parts that had at least one resource (written, or unchanged on disk).
+    filled: int = 0
     stats: WriteStats = field(default_factory=WriteStats)
     #: account -> region -> type -> id -> resource; only filled when writing to stdout.
     document: dict[str, Any] = field(default_factory=dict)
@@ -33,15 +35,27 @@ class SnapshotOutcome:
 
     @property
     def exit_code(self) -> int:
+        """0 complete; 3 partial; 1 when nothing was read, or when writes failed and no
+        part had anything written (only empty parts "succeeded": nothing reached DIR)."""
         if not self.failed:
             return EXIT_OK
-        return EXIT_PARTIAL if self.succeeded else EXIT_ERROR
+        write_failed = any(f.stage == "write" for _, f in self.failed)
+        if not self.succeeded or (write_failed and not self.filled):
+            return EXIT_ERROR
+        return EXIT_PARTIAL
 
 
 def failure_line(part: Part, failure: PartFailure) -> str:
+    where = f"driftaudit: {part.account} {part.region} {part.type}"
+    if failure.stage == "write":
+        return f"{where}: could not write ({failure.message}); previous files kept"
+    return f"{where}: could not read ({failure.describe()}); previous files kept"
+
+
+def replaced_link_line(path: str) -> str:
     return (
-        f"driftaudit: {part.account} {part.region} {part.type}: could not read "
-        f"({failure.describe()}); previous files kept"
+        f"driftaudit: warning: {path} was a symbolic link where a directory belongs: "
+        "replaced by a directory (the link was removed, not what it pointed to)"
     )
 
 
@@ -93,9 +107,10 @@ def take_snapshot(
         if result.resources is not None:
             try:
                 if out_dir is not None:
-                    outcome.stats.add(
-                        write_part(out_dir, part, render_part(part, result.resources, fmt))
-                    )
+                    stats = write_part(out_dir, part, render_part(part, result.resources, fmt))
+                    for path in stats.replaced_links:
+                        warn(replaced_link_line(path))
+                    outcome.stats.add(stats)
                 else:
                     render_part(part, result.resources, fmt)  # same name checks as files
                     region = outcome.document.setdefault(part.account, {}).setdefault(
@@ -103,12 +118,13 @@ def take_snapshot(
                     )
                     region[part.type] = result.resources
             except UnsafeName as e:
-                failure = PartFailure("unsafe id", "", "UnsafeName", str(e))
-            except OSError as e:
-                failure = PartFailure("write failed", "", type(e).__name__, str(e))
+                failure = PartFailure("unsafe id", "", "UnsafeName", str(e), stage="write")
+            except (StoreError, OSError) as e:
+                failure = PartFailure("write failed", "", "", str(e), stage="write")
             else:
                 outcome.succeeded.append(part)
                 outcome.resources += len(result.resources)
+                outcome.filled += bool(result.resources)
         if failure is not None:
             outcome.failed.append((part, failure))
             if result.detail:

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from driftaudit.collect.collectors import REGISTRY
 from driftaudit.collect.deadlines import PART_TIMEOUT, RUN_TIMEOUT
 from driftaudit.commands import options
+
+if TYPE_CHECKING:
+    from driftaudit.collect.output import Output
 
 EPILOG = """\b
 Examples:
@@ -24,9 +28,20 @@ A part that takes longer than --part-timeout, or is not done when --timeout runs
 like any other failed part ("timed out after N s"; its previous files kept).
 
 \b
-Exit codes: 0 complete, 3 partial (some region/type parts failed; their previous files
-are kept, the rest is written), 1 nothing collected or a usage/configuration error.
+Exit codes: 0 complete, 3 partial (some region/type parts could not be read or written;
+their previous files are kept, the rest is written), 1 nothing collected or written,
+another run holds DIR (waited DRIFTAUDIT_LOCK_WAIT seconds, default 60), or a
+usage/configuration error.
 """
+
+
+def _output(out_dir: Path, commit: bool = True) -> Output:
+    """DIR made (and git init'ed with --commit), its lock held until the command ends."""
+    from driftaudit.collect.output import open_output
+
+    output = open_output(out_dir, commit)
+    click.get_current_context().call_on_close(output.lock.release)
+    return output
 
 
 @click.command(epilog=EPILOG)
@@ -119,20 +134,17 @@ def snapshot(
     deadlines = Deadlines.starting_now(run_timeout, part_timeout)
 
     chosen = [REGISTRY[n] for n in dict.fromkeys(types + old_types) or REGISTRY]
-    repo = rel = None
-    if commit:
-        if out_dir is None:
-            raise click.UsageError("--commit needs -o DIR")
-        from driftaudit.gitrepo import open_repo
-
-        out_dir.mkdir(parents=True, exist_ok=True)
-        repo, rel = open_repo(out_dir, create=True)  # fail before any AWS call
+    if commit and out_dir is None:
+        raise click.UsageError("--commit needs -o DIR")
+    output = _output(out_dir) if out_dir is not None and commit else None  # before AWS calls
     # No socket wait outlives a part, nor the run (whose set-up calls come before any part).
     max_wait = min(part_timeout, run_timeout)
     pool = ClientPool(endpoint_url=endpoint_url, workers=workers, max_wait=max_wait)
     with deadline(deadlines.run_end, "the run's deadline (--timeout)"):  # set-up calls too
         accounts = pool.open_accounts(profile, role_arns)
         targets = [(a, pool.regions(a, regions, all_regions)) for a in accounts]
+    if out_dir is not None and output is None:
+        output = _output(out_dir, commit=False)  # input known good: a typo leaves no DIR
     progress = Progress(sys.stderr, enabled=sys.stderr.isatty() and not quiet and not verbose)
     outcome = take_snapshot(
         pool, targets, chosen, out_dir, fmt, workers, progress, deadlines=deadlines
@@ -160,10 +172,13 @@ def snapshot(
             f"{len(outcome.failed)} part(s) failed",
             err=True,
         )
-    if repo is not None and rel is not None and outcome.succeeded:
+    if commit and output is not None and output.repo is not None and outcome.succeeded:
         from driftaudit.change.commit import commit_snapshot
 
-        result = commit_snapshot(repo, rel, outcome)
+        recovered = output.recover_index_lock()
+        if recovered:
+            click.echo(recovered, err=True)
+        result = commit_snapshot(output.repo, output.rel, outcome)
         if not quiet:
             if result.sha:
                 click.echo(

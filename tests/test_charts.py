@@ -17,7 +17,6 @@ from tests.support.gitsnap import (
     commit_all,
     git,
     init_repo,
-    isolate_git,
     rule,
     run,
     security_group,
@@ -29,11 +28,6 @@ Capsys = pytest.CaptureFixture[str]
 SVG = "{http://www.w3.org/2000/svg}"
 HTTPS = rule("ingress", "tcp", "10.0.0.0/8", (443, 443))
 WORLD_SSH = rule("ingress", "tcp", "0.0.0.0/0", (22, 22), "quick fix")
-
-
-@pytest.fixture(autouse=True)
-def _isolated_git(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    isolate_git(monkeypatch, tmp_path)
 
 
 def parse(svg: str) -> ET.Element:
@@ -144,9 +138,7 @@ def make_history(root: Path) -> Path:
 @pytest.fixture(scope="module")
 def snaps(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("charts")
-    with pytest.MonkeyPatch.context() as mp:
-        isolate_git(mp, root)
-        return make_history(root)
+    return make_history(root)
 
 
 def report_json(capsys: Capsys, snaps: Path, *args: str) -> dict[str, object]:

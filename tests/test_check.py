@@ -19,7 +19,6 @@ from tests.support.gitsnap import (
     file_of,
     init_repo,
     instance,
-    isolate_git,
     rule,
     run,
     security_group,
@@ -47,11 +46,6 @@ policies:
     type: security_groups
     deny: {from: [world], protocol: tcp, ports: 22}
 """
-
-
-@pytest.fixture(autouse=True)
-def _isolated_git(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    isolate_git(monkeypatch, tmp_path)
 
 
 def fleet(snaps: Path, *, drift: bool) -> None:

@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from driftaudit.canonical import loads
-from tests.support.gitsnap import commit_all, git, init_repo, isolate_git
+from tests.support.gitsnap import commit_all, git, init_repo
 from tests.support.motoserver import MotoServer
 
 REPO = Path(__file__).resolve().parent.parent
@@ -348,7 +348,6 @@ def test_recipes_end_to_end(
     and exit-code handling included; AWS_ENDPOINT_URL sends boto3 to moto); then each of its
     driftaudit commands after the snapshot runs again on its own, for its exit code."""
     require_check_command()
-    isolate_git(monkeypatch, tmp_path)
     ec2 = boto3.client("ec2", endpoint_url=moto.url, region_name=REGION)
     group = ec2.create_security_group(GroupName="web", Description="web tier")["GroupId"]
     ec2.authorize_security_group_ingress(

@@ -18,7 +18,6 @@ from tests.support.gitsnap import (
     commit_all,
     init_repo,
     instance,
-    isolate_git,
     rule,
     run,
     security_group,
@@ -28,11 +27,6 @@ from tests.support.gitsnap import (
 from tests.support.motoserver import MotoServer
 
 Capsys = pytest.CaptureFixture[str]
-
-
-@pytest.fixture(autouse=True)
-def _isolated_git(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    isolate_git(monkeypatch, tmp_path)
 
 
 @pytest.fixture

@@ -19,12 +19,12 @@ from tests.support.faultproxy import FaultProxy
 from tests.support.gitsnap import (
     ACCOUNT,
     REGION,
+    GitSandbox,
     commit_all,
     file_of,
     git,
     init_repo,
     instance,
-    isolate_git,
     rule,
     run,
     security_group,
@@ -38,11 +38,6 @@ HTTPS_VPC = rule("ingress", "tcp", "10.0.0.0/8", (443, 443))
 SSH_WORLD = rule("ingress", "tcp", "0.0.0.0/0", (22, 22), "temp debugging")
 
 Capsys = pytest.CaptureFixture[str]
-
-
-@pytest.fixture(autouse=True)
-def _isolated_git(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    isolate_git(monkeypatch, tmp_path)
 
 
 @dataclass
@@ -81,9 +76,7 @@ def make_history(root: Path) -> History:
 def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[History]:
     """One history for the tests that only read it."""
     root = tmp_path_factory.mktemp("history")
-    with pytest.MonkeyPatch.context() as mp:
-        isolate_git(mp, root)
-        yield make_history(root)
+    yield make_history(root)
 
 
 @pytest.fixture
@@ -465,10 +458,14 @@ def test_commit_honours_git_dates(
 
 
 def test_commit_without_any_git_identity(
-    moto: MotoServer, tmp_path: Path, capsys: Capsys, monkeypatch: pytest.MonkeyPatch
+    moto: MotoServer,
+    tmp_path: Path,
+    capsys: Capsys,
+    monkeypatch: pytest.MonkeyPatch,
+    git_sandbox: GitSandbox,
 ) -> None:
     # A fresh CI machine: no user.name/user.email anywhere.
-    isolate_git(monkeypatch, tmp_path, identity=False)
+    git_sandbox.without_identity(monkeypatch)
     ec2(moto).create_security_group(GroupName="internal", Description="x")
     snaps = tmp_path / "snaps"
     code, _, err = snapshot(capsys, moto.url, snaps)

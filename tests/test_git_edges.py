@@ -19,18 +19,12 @@ from tests.support.gitsnap import (
     git,
     init_repo,
     instance,
-    isolate_git,
     run,
     write,
 )
 from tests.support.motoserver import MotoServer
 
 Capsys = pytest.CaptureFixture[str]
-
-
-@pytest.fixture(autouse=True)
-def _isolated_git(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    isolate_git(monkeypatch, tmp_path)
 
 
 @pytest.fixture

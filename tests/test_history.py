@@ -30,7 +30,6 @@ from tests.support.gitsnap import (
     commit_all,
     git,
     init_repo,
-    isolate_git,
     rule,
     run,
     security_group,
@@ -49,11 +48,6 @@ def day(n: int) -> str:
 
 def date(n: int) -> str:
     return f"2026-11-{n:02d}T00:00:00+00:00"
-
-
-@pytest.fixture(autouse=True)
-def _isolated_git(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    isolate_git(monkeypatch, tmp_path)
 
 
 # --- resources, as the collectors would write them --------------------------------------------
@@ -190,9 +184,7 @@ def make_story(root: Path) -> Story:
 @pytest.fixture(scope="module")
 def story(tmp_path_factory: pytest.TempPathFactory) -> Story:
     root = tmp_path_factory.mktemp("story")
-    with pytest.MonkeyPatch.context() as mp:
-        isolate_git(mp, root)
-        return make_story(root)
+    return make_story(root)
 
 
 @pytest.fixture

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -23,6 +25,7 @@ def test_ruff_format_is_clean() -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+@pytest.mark.e2e  # a child process; 15 s on a cold cache
 def test_mypy_is_clean_on_the_package() -> None:
     proc = _run("mypy", "driftaudit")
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -18,7 +18,6 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from tests.support.gitsnap import (
     commit_all,
     init_repo,
-    isolate_git,
     rule,
     run,
     security_group,
@@ -36,26 +35,23 @@ pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiri
 
 
 @pytest.fixture(autouse=True)
-def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    isolate_git(monkeypatch, tmp_path)
+def _no_password(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DRIFTAUDIT_SMTP_PASSWORD", raising=False)
 
 
 @pytest.fixture(scope="module")
 def snaps(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     root = tmp_path_factory.mktemp("mail")
-    with pytest.MonkeyPatch.context() as mp:
-        isolate_git(mp, root)
-        repo = init_repo(root / "repo")
-        snaps = repo / "snaps"
-        write(snaps, "security_groups", [security_group("sg-0a", "internal")])
-        write(snaps, "volumes", [volume("vol-1")])
-        commit_all(repo, "one", "2024-01-01T00:00:00+00:00")
-        ssh = rule("ingress", "tcp", "0.0.0.0/0", (22, 22))
-        write(snaps, "security_groups", [security_group("sg-0a", "internal", [ssh])])
-        write(snaps, "volumes", [volume("vol-1", tags={"Owner": XSS})])
-        commit_all(repo, "two", "2024-01-02T00:00:00+00:00")
-        yield snaps
+    repo = init_repo(root / "repo")
+    snaps = repo / "snaps"
+    write(snaps, "security_groups", [security_group("sg-0a", "internal")])
+    write(snaps, "volumes", [volume("vol-1")])
+    commit_all(repo, "one", "2024-01-01T00:00:00+00:00")
+    ssh = rule("ingress", "tcp", "0.0.0.0/0", (22, 22))
+    write(snaps, "security_groups", [security_group("sg-0a", "internal", [ssh])])
+    write(snaps, "volumes", [volume("vol-1", tags={"Owner": XSS})])
+    commit_all(repo, "two", "2024-01-02T00:00:00+00:00")
+    yield snaps
 
 
 @dataclass

@@ -28,7 +28,7 @@ from driftaudit.demo import MARKER, prepare
 from driftaudit.errors import ConfigError
 from driftaudit.schemas import errors
 from tests.conftest import FAKE_ENV
-from tests.support.gitsnap import git, isolate_git, run
+from tests.support.gitsnap import git, run
 from tests.support.motoserver import MotoServer
 
 REPO = Path(__file__).resolve().parent.parent
@@ -119,19 +119,17 @@ def session(tmp_path_factory: pytest.TempPathFactory, moto_server: MotoServer) -
     shim = bin_dir / "driftaudit"
     shim.write_text(f'#!/bin/sh\nexec {shlex.quote(sys.executable)} -m driftaudit "$@"\n')
     shim.chmod(0o755)
-    with pytest.MonkeyPatch.context() as mp:
-        isolate_git(mp, root)
-        # Module scope: set up before the autouse fake_aws_env, so its values are set here.
-        env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
-            **FAKE_ENV,
-            "HOME": str(home),
-            "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
-            "PYTHONPATH": str(REPO),
-            "AWS_ENDPOINT_URL": moto_server.url,
-        }
-        steps = readme_steps()
-        results = bash_session(steps, home, env)
+    # Module scope: set up before the autouse fake_aws_env, so its values are set here.
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
+        **FAKE_ENV,
+        "HOME": str(home),
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+        "PYTHONPATH": str(REPO),
+        "AWS_ENDPOINT_URL": moto_server.url,
+    }
+    steps = readme_steps()
+    results = bash_session(steps, home, env)
     return Session(home, [(s, code, out) for s, (code, out) in zip(steps, results, strict=True)])
 
 

@@ -15,7 +15,6 @@ from driftaudit.schemas import errors
 from tests.support.gitsnap import (
     commit_all,
     init_repo,
-    isolate_git,
     rule,
     run,
     security_group,
@@ -25,11 +24,6 @@ from tests.support.gitsnap import (
 
 XSS = "<script>alert(1)</script>"
 Capsys = pytest.CaptureFixture[str]
-
-
-@pytest.fixture(autouse=True)
-def _isolated_git(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    isolate_git(monkeypatch, tmp_path)
 
 
 def make_history(root: Path) -> Path:
@@ -49,9 +43,7 @@ def make_history(root: Path) -> Path:
 @pytest.fixture(scope="module")
 def snaps(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     root = tmp_path_factory.mktemp("reports")
-    with pytest.MonkeyPatch.context() as mp:
-        isolate_git(mp, root)
-        yield make_history(root)
+    yield make_history(root)
 
 
 def diff(capsys: Capsys, snaps: Path, *args: str) -> tuple[int, str, str]:

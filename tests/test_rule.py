@@ -16,7 +16,6 @@ from tests.support.gitsnap import (
     commit_all,
     doc,
     init_repo,
-    isolate_git,
     rule,
     run,
     security_group,
@@ -97,16 +96,13 @@ def severity_of_adding(raw: dict[str, Any]) -> str:
 
 
 @pytest.mark.parametrize("raw", [c[0] for c in CASES], ids=[c[0]["Protocol"] for c in CASES])
-def test_diff_check_and_history_agree(
-    raw: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
-) -> None:
+def test_diff_check_and_history_agree(raw: dict[str, Any], tmp_path: Path, capsys: Any) -> None:
     """The same rule opened to the world, asked about port 22 (and 53): the severity, the
     baseline policy and the history query all follow Rule.allows."""
     r = Rule.from_dict(raw)
     # diff: critical exactly when the world reaches a critical TCP port (22 among them).
     assert (severity_of_adding(raw) == "critical") is r.allows(22, "tcp")
 
-    isolate_git(monkeypatch, tmp_path)
     repo = init_repo(tmp_path / "repo")
     write(repo / "snaps", "security_groups", [security_group("sg-0abc", "web", [raw])])
     commit_all(repo, "snapshot", "2026-11-01T00:00:00Z")
@@ -132,10 +128,7 @@ def test_diff_check_and_history_agree(
         assert listed is r.allows(port), (raw, port)
 
 
-def test_history_says_to_for_egress_as_diff_does(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
-) -> None:
-    isolate_git(monkeypatch, tmp_path)
+def test_history_says_to_for_egress_as_diff_does(tmp_path: Path, capsys: Any) -> None:
     repo = init_repo(tmp_path / "repo")
     rules = [rule("egress", "tcp", WORLD, (443, 443)), rule("egress", "-1", "::/0")]
     write(repo / "snaps", "security_groups", [security_group("sg-0abc", "web", rules)])

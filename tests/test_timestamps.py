@@ -32,6 +32,7 @@ def test_same_canonical_time_as_botocore(value: object) -> None:
     assert iso_utc(fast_timestamp(value)) == iso_utc(parse_timestamp(value))
 
 
+@pytest.mark.e2e  # moto's EC2 backend: over a second
 def test_prepared_sessions_use_it_and_refuse_writes() -> None:
     from moto import mock_aws
 

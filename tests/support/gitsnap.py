@@ -1,12 +1,13 @@
-"""Helpers for the change-detection tests: canonical snapshot documents built from plain
-data, written with driftaudit's own writer, committed with real git at chosen dates, and
-the CLI run in-process."""
+"""Helpers for the change-detection tests: the git sandbox every test runs in, canonical
+snapshot documents built from plain data, written with driftaudit's own writer, committed
+with real git at chosen dates, and the CLI run in-process."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from driftaudit.collect.store import render_part, write_part
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
+#: The identity of every commit the tests make (git refuses to commit without one).
 IDENTITY = {
     "GIT_AUTHOR_NAME": "driftaudit tests",
     "GIT_AUTHOR_EMAIL": "tests@localhost",
@@ -27,24 +29,39 @@ IDENTITY = {
 }
 
 
-def isolate_git(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, identity: bool = True) -> None:
-    """git sees no user or system config, no repository above tmp_path, no preset dates."""
-    for name in (
-        "GIT_DIR",
-        "GIT_WORK_TREE",
-        "GIT_INDEX_FILE",
-        "GIT_AUTHOR_DATE",
-        "GIT_COMMITTER_DATE",
-        "EMAIL",
-        *IDENTITY,
-    ):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))
-    if identity:
-        for name, value in IDENTITY.items():
+@dataclass(frozen=True)
+class GitSandbox:
+    """What git sees in every test (tests/conftest.py sets it in ``os.environ``, so a
+    subprocess started with ``os.environ`` sees it too): no system configuration, a global
+    configuration that is an empty file of the test's own (a regular file: nothing assumes
+    ``/dev/null`` is a character device), no repository above the tests' temporary
+    directories, the test identity, no preset dates and none of the caller's other ``GIT_*``
+    variables (a test run from a git hook inherits ``GIT_DIR``, ``GIT_INDEX_FILE``...)."""
+
+    global_config: Path
+    ceiling: Path
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {
+            "GIT_CONFIG_GLOBAL": str(self.global_config),
+            "GIT_CONFIG_NOSYSTEM": "1",
+            "GIT_CEILING_DIRECTORIES": str(self.ceiling),
+            **IDENTITY,
+        }
+
+    def apply(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        for name in list(os.environ):
+            if name.startswith("GIT_") or name == "EMAIL":
+                monkeypatch.delenv(name)
+        for name, value in self.env.items():
             monkeypatch.setenv(name, value)
+
+    @staticmethod
+    def without_identity(monkeypatch: pytest.MonkeyPatch) -> None:
+        """A fresh machine: no user.name/user.email anywhere, for this test only."""
+        for name in IDENTITY:
+            monkeypatch.delenv(name, raising=False)
 
 
 def git(cwd: Path, *args: str, date: str | None = None) -> str:

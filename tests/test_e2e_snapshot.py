@@ -31,6 +31,8 @@ from driftaudit.schemas import document_errors
 from tests.support.faultproxy import FaultProxy
 from tests.support.motoserver import MotoServer, free_port
 
+pytestmark = pytest.mark.e2e
+
 REPO = Path(__file__).resolve().parent.parent
 ACCOUNT = "123456789012"  # moto's account for any plain credentials
 SEEDED = "instances,security_groups,volumes"

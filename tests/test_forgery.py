@@ -23,7 +23,6 @@ from tests.support.gitsnap import (
     commit_all,
     git,
     init_repo,
-    isolate_git,
     rule,
     run,
     security_group,
@@ -39,11 +38,6 @@ INTRO = "Parts that could not be read (their previous files are kept):"
 BREAKS = ["\n", "\r", "\r\n", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"]
 HOSTILE_NAME = "x\n```\n# INJECTED [link](https://evil.example/)\n"
 FENCE_BREAKER = "a ```` b ``` c\n````\n# INJECTED"
-
-
-@pytest.fixture(autouse=True)
-def _isolated_git(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    isolate_git(monkeypatch, tmp_path)
 
 
 def forged_lines(text: str) -> list[str]:

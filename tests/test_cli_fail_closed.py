@@ -84,6 +84,14 @@ def test_diff_refuses_unknown_and_empty_values(
             assert ", ".join(REGISTRY) in err
 
 
+@pytest.mark.parametrize("command", ["diff", "report"])
+def test_an_empty_revision_is_refused(snaps: Path, capsys: Capsys, command: str) -> None:
+    # The cron recipe's `report "$before" HEAD` with $before unset.
+    for revisions in ([""], ["", "HEAD"], ["HEAD~1", " "]):
+        err = usage_error(capsys, command, "-C", str(snaps), *revisions)
+        assert "a revision must not be empty" in err
+
+
 def test_report_refuses_unknown_and_empty_values(snaps: Path, capsys: Capsys) -> None:
     base = ["report", "-C", str(snaps)]
     assert "did you mean 'security_groups'?" in usage_error(

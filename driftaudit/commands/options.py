@@ -201,6 +201,9 @@ def report_format(default: str) -> Callable[[F], F]:
 def split_revisions(revisions: tuple[str, ...]) -> tuple[str | None, str | None]:
     if len(revisions) > 2:
         raise click.UsageError("at most two revisions (REV_A [REV_B])")
+    if any(not r.strip() for r in revisions):
+        # An unset $BEFORE must not turn "BEFORE..HEAD" into "the working tree against HEAD".
+        raise click.UsageError("a revision must not be empty")
     a = revisions[0] if revisions else None
     b = revisions[1] if len(revisions) > 1 else None
     return a, b

@@ -29,6 +29,7 @@ from driftaudit.collect.collectors import (
 from driftaudit.collect.collectors.base import Raw, ResourceType
 from driftaudit.collect.engine import Part, build_resources, document
 from driftaudit.collect.store import render_part
+from tests.support.modelfake import example_output
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -342,6 +343,51 @@ def test_auto_scaling_group_transform_plain_data() -> None:
     assert "PredictedCapacity" not in group
     with pytest.raises(ValueError):
         auto_scaling_groups.id_of({"AutoScalingGroupARN": "arn:aws:autoscaling:::x/../../y"})
+
+
+def test_auto_scaling_groups_documented_example_two_pages_stubbed() -> None:
+    """AWS's own documented DescribeAutoScalingGroups answer (botocore's examples-1.json), in
+    two pages, through botocore's Stubber (every response checked against the model)."""
+    group = example_output("autoscaling", "DescribeAutoScalingGroups")["AutoScalingGroups"][0]
+    other = {
+        **copy.deepcopy(group),
+        "AutoScalingGroupName": "web: blue/green",
+        "AutoScalingGroupARN": group["AutoScalingGroupARN"].replace("12345678-", "87654321-"),
+        "Tags": [
+            {"Key": "team", "Value": "web", "PropagateAtLaunch": True, "ResourceId": "x"},
+            {"Key": "cost", "Value": "42", "PropagateAtLaunch": False, "ResourceType": "group"},
+        ],
+        "TerminationPolicies": ["OldestLaunchTemplate", "AllocationStrategy"],
+    }
+    client = boto3.client("autoscaling", region_name=REGION)
+    with Stubber(client) as stub:
+        stub.add_response(
+            "describe_auto_scaling_groups",
+            {"AutoScalingGroups": [group], "NextToken": "page-2"},
+            {},
+        )
+        stub.add_response(
+            "describe_auto_scaling_groups", {"AutoScalingGroups": [other]}, {"NextToken": "page-2"}
+        )
+        raw = auto_scaling_groups.RESOURCE.fetch(lambda service: client)
+        stub.assert_no_pending_responses()
+    res = build(auto_scaling_groups.RESOURCE, raw)
+    assert set(res) == {
+        "12345678-1234-1234-1234-123456789012",
+        "87654321-1234-1234-1234-123456789012",
+    }
+    first, second = (
+        res["12345678-1234-1234-1234-123456789012"],
+        res["87654321-1234-1234-1234-123456789012"],
+    )
+    assert "Instances" not in first and first["DesiredCapacity"] == 2
+    assert first["ServiceLinkedRoleARN"] == group["ServiceLinkedRoleARN"]
+    assert first["CreatedTime"] == "2023-03-09T22:15:11.611Z"
+    assert second["Tags"] == {"cost": "42", "team": "web"}
+    assert second["TagsPropagateAtLaunch"] == ["team"]
+    assert second["TerminationPolicies"] == ["OldestLaunchTemplate", "AllocationStrategy"]
+    for rid, data in render_part(Part(ACCOUNT, REGION, "auto_scaling_groups"), res, "yaml").items():
+        assert schemas.document_errors(canonical.loads(data)) == [], rid
 
 
 # --- launch templates ------------------------------------------------------------------

@@ -3,13 +3,16 @@ exit code it promises is checked against the code here."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import click
 import pytest
 
 from driftaudit.cli import cli
-from driftaudit.collect.collectors import REGISTRY
+from driftaudit.collect.collectors import REGISTRY, SETUP_ACTIONS, iam_policy
 from driftaudit.schemas import schema_path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,9 +50,29 @@ def test_ci_runs_exactly_the_readme_test_command() -> None:
 def test_every_resource_type_has_a_schema_and_readme_entry(name: str) -> None:
     assert schema_path(name).is_file()
     assert f"`{name}`" in README, f"README does not list resource type {name}"
-    volatile = REGISTRY[name].volatile_doc
-    if volatile:
-        assert volatile in README, f"README does not list what {name} drops: {volatile}"
+    rows = [line for line in README.splitlines() if line.startswith(f"| `{name}` |")]
+    assert len(rows) == 1, f"README's resource-type table has no one row for {name}"
+    cells = [c.strip() for c in rows[0].strip("|").split(" | ")]
+    rtype = REGISTRY[name]
+    assert cells[2] == (rtype.volatile_doc or "—"), f"README's dropped fields of {name}"
+    assert cells[3] == (rtype.reshaped_doc or "—"), f"README's reshaped fields of {name}"
+
+
+def test_the_iam_policy_block_is_the_one_generated_from_the_types() -> None:
+    section = README[README.index("## Read-only IAM policy") :]
+    block = section[section.index("```json\n") + 8 : section.index("\n```\n")]
+    assert block == json.dumps(iam_policy(), indent=2), (
+        "README's IAM policy is not what `python -m driftaudit.collect.collectors` prints"
+    )
+    actions = set(iam_policy()["Statement"][0]["Action"])
+    assert {a for t in REGISTRY.values() for a in t.iam_actions} | set(SETUP_ACTIONS) == actions
+    printed = subprocess.run(
+        [sys.executable, "-m", "driftaudit.collect.collectors"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert printed == block + "\n"
 
 
 @pytest.mark.parametrize("code", ["0", "1", "2", "3"])

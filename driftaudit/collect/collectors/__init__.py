@@ -9,6 +9,8 @@ test (README's contributor section has the checklist).
 
 from __future__ import annotations
 
+from typing import Any
+
 from driftaudit.canonical import Spec
 from driftaudit.collect.collectors import (
     auto_scaling_groups,
@@ -108,6 +110,8 @@ KEY_PAIRS = passthrough(
     "key pair",
     Call("ec2", "DescribeKeyPairs", "KeyPairs"),
     "KeyPairId",
+    spec=Spec(drop=frozenset({"PublicKey"})),
+    volatile_doc="PublicKey (never requested; the fingerprint shows a key change)",
     name_keys=("KeyName",),
 )
 # The account's own AMIs. Without IncludeDisabled, disabling an image would look like
@@ -164,6 +168,19 @@ REGISTRY: dict[str, ResourceType] = {
 
 #: Calls made once per account or run rather than per type (README's IAM policy lists them).
 SETUP_ACTIONS = ("sts:GetCallerIdentity", "ec2:DescribeRegions")
+
+
+def iam_policy() -> dict[str, Any]:
+    """README's read-only IAM policy: the set-up calls and every type's, sorted
+    (``python -m driftaudit.collect.collectors`` prints it)."""
+    actions = {*SETUP_ACTIONS, *(a for rtype in REGISTRY.values() for a in rtype.iam_actions)}
+    statement = {
+        "Sid": "DriftauditReadOnly",
+        "Effect": "Allow",
+        "Action": sorted(actions),
+        "Resource": "*",
+    }
+    return {"Version": "2012-10-17", "Statement": [statement]}
 
 
 def resource_type(name: str) -> ResourceType:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from driftaudit.canonical import Spec
-from driftaudit.collect.collectors.base import Call, Clients, Raw, ResourceType, paginate
+from driftaudit.collect.collectors.base import Call, Clients, Raw, Reshaped, ResourceType, paginate
 
 LISTING = Call("autoscaling", "DescribeAutoScalingGroups", "AutoScalingGroups")
 
@@ -67,5 +67,11 @@ RESOURCE = ResourceType(
         "files), PredictedCapacity (a predictive-scaling forecast), WarmPoolSize (current "
         "warm pool count)"
     ),
+    reshaped={
+        "Tags": Reshaped(
+            "a Key -> Value mapping; keys with PropagateAtLaunch listed in "
+            "TagsPropagateAtLaunch; ResourceId and ResourceType repeat the group"
+        ),
+    },
     name_keys=("AutoScalingGroupName",),
 )

@@ -44,11 +44,15 @@ IAM_PREFIX = {
 @dataclass(frozen=True)
 class Call:
     """One AWS operation a type's fetch makes: boto3 service name, the API's operation name,
-    and the output member holding the items ("" when the call is not the listing)."""
+    the output member holding the items it returns ("" when none are kept as items), and
+    where each item is kept: "" for a listing (each item is a resource), else the member of
+    its resource that holds it (DescribeListeners' items are a load balancer's Listeners).
+    tests/test_models.py walks the model's item shape of every call with a ``result``."""
 
     service: str
     operation: str
     result: str = ""
+    kept_in: str = ""
 
     @property
     def iam_action(self) -> str:
@@ -58,6 +62,19 @@ class Call:
     def method(self) -> str:
         """The boto3 method: DescribeSecurityGroups -> describe_security_groups."""
         return str(xform_name(self.operation))
+
+
+@dataclass(frozen=True)
+class Reshaped:
+    """How a type's transform writes one member of AWS's items (named by its path in the
+    model's item shape, lists transparent: ``IpPermissions``, ``Instances``), when it does
+    not keep it as AWS gives it. Shown in README's resource-type table."""
+
+    how: str
+    #: Where the member's own members are now written, checked one by one against the model
+    #: ("" = the resource itself: an instance is lifted out of its reservation); None when
+    #: they are not kept as such (flattened, replaced, left out).
+    to: str | None = None
 
 
 def _no_check(resource: Raw) -> tuple[list[Any], str] | None:
@@ -78,6 +95,8 @@ class ResourceType:
     spec: Spec = field(default_factory=Spec)
     #: Documented in README: what is dropped and why.
     volatile_doc: str = ""
+    #: Members of AWS's items (see :class:`Reshaped`) the transform reshapes or leaves out.
+    reshaped: Mapping[str, Reshaped] = field(default_factory=dict)
     #: Fields naming the resource when it has no Name tag (GroupName, KeyName...).
     name_keys: tuple[str, ...] = ()
     #: History: every address the resource holds, as its own document shows it.
@@ -102,6 +121,14 @@ class ResourceType:
     @property
     def iam_actions(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(c.iam_action for c in self.calls))
+
+    @property
+    def reshaped_doc(self) -> str:
+        """README's text for :attr:`reshaped`: ``Path (how), Path, Path (how)``."""
+        paths: dict[str, list[str]] = {}
+        for path, reshape in self.reshaped.items():
+            paths.setdefault(reshape.how, []).append(path)
+        return ", ".join(f"{', '.join(p)} ({how})" for how, p in paths.items())
 
     def name_of(self, resource: Mapping[str, Any]) -> str:
         """The Name tag, else the type's own name field, else ""."""

@@ -13,6 +13,7 @@ from driftaudit.collect.collectors.base import (
     Clients,
     Raw,
     RawHolding,
+    Reshaped,
     ResourceType,
     field_id,
     interface_addresses,
@@ -84,6 +85,13 @@ RESOURCE = ResourceType(
         },
     ),
     volatile_doc="ClientToken (idempotency token), State.Code (repeats State.Name)",
+    reshaped={
+        "Instances": Reshaped(
+            "one file per instance, with its reservation's ReservationId, OwnerId and RequesterId",
+            to="",
+        ),
+        "Groups": Reshaped("left out: the reservation's groups, which AWS no longer supports"),
+    },
     holds=holds,
     alive=alive,
     state_path="State.Name",

@@ -7,19 +7,23 @@ A template's data may carry user data, which often holds secrets: it is removed 
 from __future__ import annotations
 
 from driftaudit.canonical import Spec
-from driftaudit.collect.collectors.base import Call, Clients, Raw, ResourceType, field_id, paginate
-
-# The default version's own fields; it repeats the template's id, name and default flag.
-VERSION_FIELDS = (
-    "VersionNumber",
-    "LaunchTemplateData",
-    "VersionDescription",
-    "CreateTime",
-    "CreatedBy",
-    "Operator",
+from driftaudit.collect.collectors.base import (
+    Call,
+    Clients,
+    Raw,
+    Reshaped,
+    ResourceType,
+    field_id,
+    paginate,
 )
+
+# What the default version repeats of its template: everything else is its own and kept
+# (a member AWS adds is kept too, never silently dropped).
+REPEATED = ("LaunchTemplateId", "LaunchTemplateName", "DefaultVersion")
 LISTING = Call("ec2", "DescribeLaunchTemplates", "LaunchTemplates")
-VERSIONS = Call("ec2", "DescribeLaunchTemplateVersions")
+VERSIONS = Call(
+    "ec2", "DescribeLaunchTemplateVersions", "LaunchTemplateVersions", "DefaultVersionData"
+)
 DATA = "DefaultVersionData.LaunchTemplateData"
 
 
@@ -43,8 +47,7 @@ def transform(raw: Raw) -> Raw:
     out = dict(raw)
     version = raw.get("DefaultVersionData")
     if version is not None:
-        # The version repeats the template's id, name and flags; keep what is its own.
-        out["DefaultVersionData"] = {k: version[k] for k in VERSION_FIELDS if k in version}
+        out["DefaultVersionData"] = {k: v for k, v in version.items() if k not in REPEATED}
     return out
 
 
@@ -62,9 +65,12 @@ RESOURCE = ResourceType(
             f"{DATA}.TagSpecifications": ("ResourceType",),
         },
     ),
-    volatile_doc=(
-        "LaunchTemplateData.UserData (secret-prone; replaced by UserDataPresent), the default "
-        "version's repeated template id/name"
-    ),
+    reshaped={
+        f"{DATA}.UserData": Reshaped("replaced by UserDataPresent: user data often holds secrets"),
+        **{
+            f"DefaultVersionData.{key}": Reshaped("left out: repeats the template's own")
+            for key in REPEATED
+        },
+    },
     name_keys=("LaunchTemplateName",),
 )

@@ -3,7 +3,8 @@
 The two APIs describe different shapes; each item says which with ``Kind``. Listeners come
 from elbv2:DescribeListeners (one call per load balancer) or, for classic ELBs, inside the
 description. Tags come from a separate DescribeTags call on either API, which accepts at most
-20 load balancers per call.
+20 load balancers per call. An OIDC-authenticating listener action's ClientSecret is removed
+inside ``fetch`` right after the call that returned it: it is never written.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from driftaudit.collect.collectors.base import (
     Clients,
     Raw,
     RawHolding,
+    Reshaped,
     ResourceType,
     batched,
     items,
@@ -26,7 +28,9 @@ from driftaudit.collect.collectors.base import (
 # elbv2:DescribeTags takes at most 20 ResourceArns, elb:DescribeTags at most 20 names.
 TAGS_PER_CALL = 20
 V2 = Call("elbv2", "DescribeLoadBalancers", "LoadBalancers")
-V2_LISTENERS = Call("elbv2", "DescribeListeners")
+V2_LISTENERS = Call("elbv2", "DescribeListeners", "Listeners", "Listeners")
+#: What DescribeListeners may return and driftaudit never keeps.
+SECRET = "ClientSecret"
 V2_TAGS = Call("elbv2", "DescribeTags")
 CLASSIC = Call("elb", "DescribeLoadBalancers", "LoadBalancerDescriptions")
 CLASSIC_TAGS = Call("elb", "DescribeTags")
@@ -40,18 +44,32 @@ def _tags(client: Any, param: str, key: str, names: list[str]) -> dict[str, list
     return found
 
 
+def without_secrets(listener: Raw) -> Raw:
+    """The listener without the client secret of its OIDC actions (AWS's model allows
+    DescribeListeners to return it; driftaudit never keeps a secret)."""
+    actions = []
+    for action in listener.get("DefaultActions", []):
+        oidc = action.get("AuthenticateOidcConfig")
+        if isinstance(oidc, dict) and SECRET in oidc:
+            kept = {k: v for k, v in oidc.items() if k != SECRET}
+            action = {**action, "AuthenticateOidcConfig": kept}
+        actions.append(action)
+    return {**listener, "DefaultActions": actions} if "DefaultActions" in listener else listener
+
+
 def fetch(clients: Clients) -> list[Raw]:
     elbv2 = clients("elbv2")
-    v2 = paginate(elbv2, "describe_load_balancers", "LoadBalancers")
+    v2 = paginate(elbv2, V2.method, V2.result)
     arns = [lb["LoadBalancerArn"] for lb in v2]
     for lb in v2:
-        lb["Listeners"] = paginate(
-            elbv2, "describe_listeners", "Listeners", LoadBalancerArn=lb["LoadBalancerArn"]
+        listeners = paginate(
+            elbv2, V2_LISTENERS.method, V2_LISTENERS.result, LoadBalancerArn=lb["LoadBalancerArn"]
         )
+        lb["Listeners"] = [without_secrets(listener) for listener in listeners]
     merge_tags(v2, _tags(elbv2, "ResourceArns", "ResourceArn", arns), "LoadBalancerArn")
 
     elb = clients("elb")
-    classic = paginate(elb, "describe_load_balancers", "LoadBalancerDescriptions")
+    classic = paginate(elb, CLASSIC.method, CLASSIC.result)
     names = [lb["LoadBalancerName"] for lb in classic]
     merge_tags(
         classic, _tags(elb, "LoadBalancerNames", "LoadBalancerName", names), "LoadBalancerName"
@@ -83,8 +101,8 @@ def id_of(resource: Raw) -> str:
     """``app.my-lb.50dc6c495c0c9188`` (ELBv2 ARN suffix) or ``classic.<name>``."""
     if resource["Kind"] == "classic":
         # Classic names are restricted by AWS to [A-Za-z0-9-], at most 32 characters.
-        return "classic." + resource["LoadBalancerName"]
-    arn = resource["LoadBalancerArn"]
+        return "classic." + str(resource["LoadBalancerName"])
+    arn = str(resource["LoadBalancerArn"])
     _, sep, suffix = arn.partition(":loadbalancer/")
     if not sep:
         raise ValueError(f"unexpected load balancer ARN {arn!r}")
@@ -128,6 +146,11 @@ RESOURCE = ResourceType(
         },
     ),
     volatile_doc="Listeners.LoadBalancerArn (repeats the load balancer's own ARN)",
+    reshaped={
+        f"Listeners.DefaultActions.AuthenticateOidcConfig.{SECRET}": Reshaped(
+            "left out: a secret, removed inside the fetch step"
+        ),
+    },
     name_keys=("LoadBalancerName",),
     holds=holds,
     state_path="State.Code",

@@ -12,6 +12,7 @@ from driftaudit.collect.collectors.base import (
     Clients,
     Raw,
     RawHolding,
+    Reshaped,
     ResourceType,
     attachment_of,
     field_id,
@@ -68,6 +69,7 @@ RESOURCE = ResourceType(
             "Ipv6Prefixes": ("Ipv6Prefix",),
         },
     ),
+    reshaped={"TagSet": Reshaped("renamed Tags, as in every other EC2 describe", to="Tags")},
     holds=holds,
     attached=attached,
 )

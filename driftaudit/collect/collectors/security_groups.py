@@ -14,11 +14,19 @@ from collections.abc import Iterator
 from typing import Any
 
 from driftaudit.canonical import Spec
-from driftaudit.collect.collectors.base import Call, Clients, Raw, ResourceType, field_id, paginate
+from driftaudit.collect.collectors.base import (
+    Call,
+    Clients,
+    Raw,
+    Reshaped,
+    ResourceType,
+    field_id,
+    paginate,
+)
 from driftaudit.rule import rule_problem
 
 LISTING = Call("ec2", "DescribeSecurityGroups", "SecurityGroups")
-RULES = Call("ec2", "DescribeSecurityGroupRules", "SecurityGroupRules")
+RULES = Call("ec2", "DescribeSecurityGroupRules", "SecurityGroupRules", "SecurityGroupRules")
 RULE_SORT = ("Direction", "Protocol", "FromPort", "ToPort", "SourceType", "Source", "Description")
 #: What a group reference says about the peering it crosses (UserIdGroupPair and
 #: DescribeSecurityGroupRules' ReferencedGroupInfo both carry them).
@@ -148,6 +156,18 @@ RESOURCE = ResourceType(
     transform=transform,
     id_of=field_id("GroupId"),
     spec=Spec(sort_by={"Rules": RULE_SORT}, one_line=frozenset({"Rules"})),
+    reshaped={
+        "IpPermissions": Reshaped(
+            "flattened into Rules: one per direction, protocol, port range and source; a group "
+            "source is named by its GroupId, by GroupName only without one, and prefixed with "
+            "its UserId only across accounts"
+        ),
+        "IpPermissionsEgress": Reshaped("flattened into Rules, as egress"),
+        "SecurityGroupRules": Reshaped(
+            "merged into Rules: each rule's sgr- id as RuleId, its Tags and peering; the rule's "
+            "ARN repeats its id"
+        ),
+    },
     name_keys=("GroupName",),
     check=rule_problem,
 )

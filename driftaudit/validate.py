@@ -309,11 +309,6 @@ def _in_account(parts: Sequence[str]) -> bool:
     return any(ACCOUNT_DIR.match(p) for p in parts)
 
 
-def is_snapshot_path(path: Path) -> bool:
-    """A YAML/JSON file somewhere under an account-id directory."""
-    return path.suffix in EXTENSIONS and _in_account(path.absolute().parts[:-1])
-
-
 @dataclass(frozen=True)
 class Target:
     """A file to check, or something that sits where snapshot files or their directories

@@ -130,6 +130,7 @@ def render(rtype: ResourceType, raw: list[Raw], fmt: str) -> bytes:
     return dumps(build_resources(rtype, raw), fmt)
 
 
+@pytest.mark.e2e  # the fleet recorded from moto in-process: seconds of CPU
 @pytest.mark.parametrize("fmt", ["yaml", "json"])
 @pytest.mark.parametrize("rtype", TYPES, ids=lambda t: t.name)
 def test_shuffled_input_gives_identical_bytes(
@@ -145,6 +146,7 @@ def test_shuffled_input_gives_identical_bytes(
         assert render(rtype, pages, fmt) == expected, f"seed {seed}"
 
 
+@pytest.mark.e2e  # the fleet recorded from moto in-process: seconds of CPU
 def test_shuffling_really_reorders(raw_items: dict[str, list[Raw]]) -> None:
     """Guard for the test above: the shuffle changes the raw data's own serialization."""
     raw = raw_items["security_groups"]
@@ -250,6 +252,7 @@ def test_timestamps_become_utc_iso_z() -> None:
     assert loads(dumps(out)) == out
 
 
+@pytest.mark.e2e  # the fleet recorded from moto in-process: seconds of CPU
 def test_boto3_timestamps_from_moto_are_utc_z(raw_items: dict[str, list[Raw]]) -> None:
     resources = build_resources(instances.RESOURCE, raw_items["instances"])
     for resource in resources.values():
@@ -260,6 +263,7 @@ def test_boto3_timestamps_from_moto_are_utc_z(raw_items: dict[str, list[Raw]]) -
 # --- security-group rules --------------------------------------------------------------
 
 
+@pytest.mark.e2e  # the fleet recorded from moto in-process: seconds of CPU
 @pytest.mark.parametrize("fmt", ["yaml", "json"])
 def test_security_group_rules_one_per_line(raw_items: dict[str, list[Raw]], fmt: str) -> None:
     groups = build_resources(security_groups.RESOURCE, raw_items["security_groups"])

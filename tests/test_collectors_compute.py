@@ -107,6 +107,7 @@ def _subnets(ec2: Any) -> list[str]:
     ]
 
 
+@pytest.mark.e2e  # moto in-process: about a second of CPU
 def test_load_balancers_moto(aws: Any) -> None:
     elbv2, elb = aws("elbv2"), aws("elb")
     subnets = _subnets(aws("ec2"))
@@ -161,6 +162,7 @@ def test_load_balancers_moto(aws: Any) -> None:
     assert classic_ports == [80, 8443]
 
 
+@pytest.mark.e2e  # moto in-process: about a second of CPU
 def test_load_balancer_listener_order_does_not_change_bytes(aws: Any) -> None:
     elb = aws("elb")
     elb.create_load_balancer(
@@ -279,6 +281,7 @@ def _launch_template(
     return str(lt["LaunchTemplate"]["LaunchTemplateId"])
 
 
+@pytest.mark.e2e  # moto in-process: about a second of CPU
 def test_auto_scaling_groups_moto(aws: Any) -> None:
     asg = aws("autoscaling")
     subnets = _subnets(aws("ec2"))
@@ -397,6 +400,7 @@ SECRET_B64 = base64.b64encode(SECRET.encode()).decode()
 OTHER_SECRET_B64 = base64.b64encode(b"#!/bin/sh\nexport API_TOKEN=tok-123456\n").decode()
 
 
+@pytest.mark.e2e  # moto in-process: about a second of CPU
 def test_launch_templates_moto_user_data_never_leaves_fetch(aws: Any) -> None:
     ec2 = aws("ec2")
     with_ud = _launch_template(ec2, "with-ud", HOSTILE_TAGS, UserData=OTHER_SECRET_B64)
@@ -456,6 +460,7 @@ def test_launch_template_schema_rejects_user_data() -> None:
 PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB0kQqPNCyPCHEmW9rSMOqwqMXVbI0O7dXbC3pBPQ0jC test"
 
 
+@pytest.mark.e2e  # moto in-process: about a second of CPU
 def test_key_pairs_moto(aws: Any) -> None:
     ec2 = aws("ec2")
     made = ec2.create_key_pair(
@@ -485,6 +490,7 @@ def test_key_pairs_never_ask_for_public_key() -> None:
 # --- images ----------------------------------------------------------------------------
 
 
+@pytest.mark.e2e  # moto in-process: about a second of CPU
 def test_images_moto(aws: Any) -> None:
     ec2 = aws("ec2")
     instance = ec2.run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1)
@@ -537,6 +543,7 @@ def test_images_own_and_disabled_last_launched_dropped() -> None:
 # --- snapshots -------------------------------------------------------------------------
 
 
+@pytest.mark.e2e  # moto in-process: about a second of CPU
 def test_snapshots_moto(aws: Any) -> None:
     ec2 = aws("ec2")
     vol = ec2.create_volume(Size=2, AvailabilityZone=f"{REGION}a")["VolumeId"]

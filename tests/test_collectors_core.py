@@ -55,6 +55,7 @@ def collect(rtype: ResourceType) -> tuple[list[dict[str, Any]], dict[str, dict[s
 # --- instances --------------------------------------------------------------------------
 
 
+@pytest.mark.e2e  # moto in-process: about a second of CPU
 def test_instances_moto(ec2: Any) -> None:
     groups = [
         ec2.create_security_group(GroupName=name, Description=name)["GroupId"]
@@ -144,6 +145,7 @@ def test_instances_two_pages_aws_shapes() -> None:
 # --- volumes ----------------------------------------------------------------------------
 
 
+@pytest.mark.e2e  # moto in-process: about a second of CPU
 def test_volumes_moto(ec2: Any) -> None:
     iid = ec2.run_instances(ImageId=AMI, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
     tagged = ec2.create_volume(
@@ -217,6 +219,7 @@ def rule_source(sgr: dict[str, Any]) -> str:
     return sgr.get("CidrIpv4") or sgr.get("CidrIpv6") or sgr["PrefixListId"]
 
 
+@pytest.mark.e2e  # moto in-process: about a second of CPU
 def test_security_groups_moto_every_rule_has_its_own_id(ec2: Any) -> None:
     vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
     web, db = (

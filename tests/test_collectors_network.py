@@ -583,6 +583,7 @@ def test_registered() -> None:
 # --- network interfaces -----------------------------------------------------------------
 
 
+@pytest.mark.e2e  # moto in-process: about a second of CPU
 def test_network_interfaces_moto(ec2: Any) -> None:
     vpc, (subnet,) = vpc_and_subnets(ec2)
     groups = [
@@ -627,6 +628,7 @@ def test_network_interfaces_aws_shapes() -> None:
 # --- elastic IPs ------------------------------------------------------------------------
 
 
+@pytest.mark.e2e  # moto in-process: about a second of CPU
 def test_elastic_ips_moto(ec2: Any) -> None:
     _, (subnet,) = vpc_and_subnets(ec2)
     tagged = ec2.allocate_address(Domain="vpc", TagSpecifications=tag_spec("elastic-ip"))
@@ -645,6 +647,7 @@ def test_elastic_ips_moto(ec2: Any) -> None:
 # --- VPCs -------------------------------------------------------------------------------
 
 
+@pytest.mark.e2e  # moto in-process: about a second of CPU
 def test_vpcs_moto(ec2: Any) -> None:
     vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16", TagSpecifications=tag_spec("vpc"))["Vpc"]
     for cidr in ("10.2.0.0/16", "10.1.0.0/16"):
@@ -670,6 +673,7 @@ def test_vpcs_aws_shapes() -> None:
 # --- subnets ----------------------------------------------------------------------------
 
 
+@pytest.mark.e2e  # moto in-process: about a second of CPU
 def test_subnets_moto_drop_the_free_address_count(ec2: Any) -> None:
     _, (subnet,) = vpc_and_subnets(ec2)
     ec2.create_tags(Resources=[subnet], Tags=tag_list(HOSTILE_TAGS))
@@ -691,6 +695,7 @@ def test_subnets_moto_drop_the_free_address_count(ec2: Any) -> None:
 # --- route tables -----------------------------------------------------------------------
 
 
+@pytest.mark.e2e  # moto in-process: about a second of CPU
 def test_route_tables_moto(ec2: Any) -> None:
     vpc, subs = vpc_and_subnets(ec2, 2)
     igw = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
@@ -737,6 +742,7 @@ def test_route_tables_aws_shapes() -> None:
 # --- network ACLs -----------------------------------------------------------------------
 
 
+@pytest.mark.e2e  # moto in-process: about a second of CPU
 def test_network_acls_moto_entries_by_direction_then_number(ec2: Any) -> None:
     vpc, (subnet,) = vpc_and_subnets(ec2)
     acl = ec2.create_network_acl(VpcId=vpc, TagSpecifications=tag_spec("network-acl"))
@@ -786,6 +792,7 @@ def test_network_acls_aws_shapes() -> None:
 # --- internet gateways ------------------------------------------------------------------
 
 
+@pytest.mark.e2e  # moto in-process: about a second of CPU
 def test_internet_gateways_moto(ec2: Any) -> None:
     vpc, _ = vpc_and_subnets(ec2, 0)
     tagged = ec2.create_internet_gateway(TagSpecifications=tag_spec("internet-gateway"))
@@ -802,6 +809,7 @@ def test_internet_gateways_moto(ec2: Any) -> None:
 # --- NAT gateways -----------------------------------------------------------------------
 
 
+@pytest.mark.e2e  # moto in-process: about a second of CPU
 def test_nat_gateways_moto_leave_out_deleted(ec2: Any) -> None:
     _, (subnet,) = vpc_and_subnets(ec2)
     kept, deleted = (

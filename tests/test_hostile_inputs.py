@@ -162,6 +162,7 @@ def test_a_committed_symlink_is_named_never_parsed(repo: Path) -> None:
         assert "root:" not in proc.stdout + proc.stderr
 
 
+@pytest.mark.e2e  # driftaudit child processes
 def test_baselines_and_config_found_in_the_repository_are_never_followed(
     repo: Path, tmp_path: Path
 ) -> None:

@@ -107,7 +107,9 @@ def pathspecs(base: str) -> list[str]:
     only the paths :func:`under` accepts. One pattern for both extensions: a directory may
     hold only one of the two formats, and git refuses a pathspec that matches nothing."""
     prefix = "" if base in ("", ".") else base.rstrip("/") + "/"
-    return [f":(glob){prefix}*/*/*/*.[jy][sa][om][nl]"]
+    # DIR's own name is literal: a directory called snap[1] must not match snap1.
+    literal = "".join(f"\\{c}" if c in "\\*?[]" else c for c in prefix)
+    return [f":(glob){literal}*/*/*/*.[jy][sa][om][nl]"]
 
 
 def precommit_pattern() -> str:

@@ -104,9 +104,10 @@ def load(text: str) -> tuple[Any, yaml.Node | None]:
 
 
 def load_data(text: str) -> Any:
-    """Data only. Text without ``&`` or ``*`` cannot hold an anchor or alias, and is loaded
-    straight away (the fast path for files driftaudit wrote); the rest goes through
-    :func:`load`, which refuses them in linear time."""
+    """Data only, for snapshot files. Text without ``&`` or ``*`` cannot hold an anchor or
+    alias, and is loaded straight away (the fast path for files driftaudit wrote: a repeated
+    key there keeps the last, and ``validate`` reports the file as not canonical); the rest
+    goes through :func:`load`, which refuses aliases in linear time."""
     if "&" not in text and "*" not in text:
         try:
             return yaml.load(text, Loader=LOADER)  # noqa: S506 - a safe loader

@@ -147,7 +147,7 @@ def test_readme_questions_on_the_demo_get_the_story_answers(session: Session) ->
     assert re.search(rf"^{STORY_IP}  instance i-\w+  private {STORY_IP}", seven_days_ago, re.M)
     rules = session.output("driftaudit history rule --source 10.191.12.13 -C ~/driftaudit-demo")
     assert "ingress tcp/22 from 10.191.12.13/32" in rules
-    assert "tcp 22 from 0.0.0.0/0" in rules  # the world-open rule, with its short window
+    assert "tcp/22 from 0.0.0.0/0" in rules  # the world-open rule, with its short window
     assert '+ tag backup = "daily"' in session.output("driftaudit diff -C ~/driftaudit-demo")
     assert (session.home / "driftaudit-demo" / "period.html").is_file()
 

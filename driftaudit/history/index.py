@@ -481,6 +481,12 @@ def _extends(repo: Repo, old: str, head: str) -> bool:
 
 def _ensure_dir(directory: Path) -> Path:
     store = directory / INDEX_DIR
+    if store.is_symlink():
+        # As for the run lock (driftaudit/lock.py): the index is never written through a link.
+        raise DriftauditError(
+            f"{store} is a symbolic link: driftaudit keeps its history index only in a real "
+            "directory there (remove the link; the index is rebuilt)"
+        )
     try:
         store.mkdir(exist_ok=True)
         ignore = store / ".gitignore"

@@ -231,8 +231,8 @@ def _id_findings(doc: dict[str, Any], where: Locator) -> list[tuple[int, str]]:
         return []
     try:
         own = rtype.id_of(doc["resource"])
-    except (KeyError, TypeError, AttributeError):
-        return []  # the schema check already names the missing id field
+    except (KeyError, TypeError, AttributeError, ValueError):
+        return []  # the schema check already names the missing or malformed id field
     if own == doc["id"]:
         return []
     return [(where.line(["id"]), f"id is {doc['id']!r} but the resource's own id is {own!r}")]

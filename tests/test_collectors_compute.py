@@ -393,6 +393,35 @@ def test_auto_scaling_groups_documented_example_two_pages_stubbed() -> None:
         assert schemas.document_errors(canonical.loads(data)) == [], rid
 
 
+@pytest.mark.parametrize(
+    "name,resource,rid",
+    [
+        (
+            "load_balancers",
+            {"Kind": "application", "LoadBalancerName": "x", "LoadBalancerArn": "arn:nope"},
+            "app.x.0",
+        ),
+        ("auto_scaling_groups", {"AutoScalingGroupARN": "arn:nope", "MinSize": 0}, "x"),
+    ],
+)
+def test_validate_names_an_arn_the_file_name_cannot_come_from(
+    name: str, resource: dict[str, Any], rid: str
+) -> None:
+    """A hand-edited ARN of no known shape is a schema problem on its line, not a crash of
+    validate (the type's id_of raises ValueError for it)."""
+    from driftaudit.validate import check_bytes
+
+    with pytest.raises(ValueError):
+        REGISTRY[name].id_of(resource)
+    doc = document(Part(ACCOUNT, REGION, name), rid, {**resource, "Tags": {}})
+    problems = [
+        str(p)
+        for p in check_bytes(canonical.dumps(doc), [ACCOUNT, REGION, name, f"{rid}.yaml"], "f")
+    ]
+    arn = "LoadBalancerArn" if name == "load_balancers" else "AutoScalingGroupARN"
+    assert any(f"$.resource.{arn}: 'arn:nope' does not match" in p for p in problems), problems
+
+
 # --- launch templates ------------------------------------------------------------------
 
 SECRET = "#!/bin/sh\nexport DB_PASSWORD=hunter2-very-secret\n"

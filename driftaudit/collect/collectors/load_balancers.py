@@ -102,7 +102,9 @@ def id_of(resource: Raw) -> str:
     if resource["Kind"] == "classic":
         # Classic names are restricted by AWS to [A-Za-z0-9-], at most 32 characters.
         return "classic." + str(resource["LoadBalancerName"])
-    arn = str(resource["LoadBalancerArn"])
+    arn = resource["LoadBalancerArn"]
+    if not isinstance(arn, str):  # a hand-edited file: readers name the id as unreadable
+        raise TypeError(f"load balancer ARN {arn!r} is not a string")
     _, sep, suffix = arn.partition(":loadbalancer/")
     if not sep:
         raise ValueError(f"unexpected load balancer ARN {arn!r}")

@@ -16,6 +16,7 @@ import os
 import shlex
 import shutil
 import socket
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -137,55 +138,61 @@ def quote(args: list[str]) -> str:
     return "driftaudit " + " ".join(shlex.quote(a) for a in args)
 
 
-def run_cli(args: list[str], say: Say) -> int:
-    """One driftaudit command in this process, as the console script runs it."""
-    from driftaudit.cli import main
-
+def run_command(args: list[str], say: Say) -> int:
+    """One driftaudit command as a user runs it: the installed command line in a process of
+    its own (the demo is a library like the rest and does not import the CLI), its output
+    shown after the command line."""
     say("")
     say(f"$ {quote(args)}")
+    proc = subprocess.run(
+        [sys.executable, "-m", "driftaudit", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    sys.stdout.write(proc.stdout)
     sys.stdout.flush()
-    try:
-        main(args)
-    except SystemExit as e:
-        code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
-    else:
-        code = 0
-    sys.stdout.flush()
+    sys.stderr.write(proc.stderr)
     sys.stderr.flush()
-    say(f"(exit {code})")
-    return code
+    say(f"(exit {proc.returncode})")
+    return proc.returncode
 
 
 def replay(directory: Path, fmt: str, endpoint: str, now: int, say: Say) -> str:
     """Play the story's ten days, one committed snapshot each; returns the first commit."""
-    from driftaudit.change.commit import commit_snapshot
     from driftaudit.collect.aws import ClientPool
     from driftaudit.collect.collectors import REGISTRY
-    from driftaudit.collect.job import take_snapshot
+    from driftaudit.collect.job import snapshot_and_commit
+    from driftaudit.collect.output import open_output
     from driftaudit.demo_story import DAYS, REGION, story_clients
-    from driftaudit.gitrepo import open_repo
 
     fleet = story_clients(endpoint)
     _warm_up(endpoint, REGION)
     pool = ClientPool(endpoint_url=endpoint)
     targets = [(a, [REGION]) for a in pool.open_accounts(None, ())]
-    repo, rel = open_repo(directory, create=True)
+    # What `snapshot -o DIR --commit` prepares: the repository, DIR's lock for the replay.
+    output = open_output(directory, commit=True)
     (directory / MARKER).write_text("made by driftaudit demo\n", encoding="utf-8")
     first = ""
-    for number, step in enumerate(DAYS, 1):
-        what = step(fleet)
-        outcome = take_snapshot(pool, targets, list(REGISTRY.values()), directory, fmt)
-        if outcome.failed:
-            raise ConfigError(f"day {number}: the snapshot of the emulator failed")
-        when = now - (len(DAYS) - number) * DAY
-        date = f"@{when} +0000"
-        with environment({"GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date}):
-            result = commit_snapshot(repo, rel, outcome)
-        day = dt.datetime.fromtimestamp(when, dt.timezone.utc).strftime("%Y-%m-%d")
-        say(f"day {number:2}  {day}  {what}")
-        if result.sha:
-            first = first or result.sha
-            say(f"               commit {result.sha[:12]}  {result.message.splitlines()[0]}")
+    try:
+        for number, step in enumerate(DAYS, 1):
+            what = step(fleet)
+            when = now - (len(DAYS) - number) * DAY
+            date = f"@{when} +0000"
+            with environment({"GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date}):
+                outcome, committed = snapshot_and_commit(
+                    pool, targets, list(REGISTRY.values()), output, fmt
+                )
+            if outcome.failed:
+                raise ConfigError(f"day {number}: the snapshot of the emulator failed")
+            day = dt.datetime.fromtimestamp(when, dt.timezone.utc).strftime("%Y-%m-%d")
+            say(f"day {number:2}  {day}  {what}")
+            if committed is not None and committed.sha:
+                first = first or committed.sha
+                head = committed.message.splitlines()[0]
+                say(f"               commit {committed.sha[:12]}  {head}")
+    finally:
+        output.lock.release()
     return first
 
 
@@ -240,7 +247,7 @@ def run_demo(directory: Path, fmt: str = "yaml", force: bool = False, say: Say =
     ]
     say("")
     say("what you would run next (diff exits 2 on changes, check 2 on drift):")
-    codes = [run_cli(args, say) for args in commands]
+    codes = [run_command(args, say) for args in commands]
     history = directory / "history.html"
     history.write_text(history_page(directory, STORY_IP, 22), encoding="utf-8")
     say("")

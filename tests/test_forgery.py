@@ -32,7 +32,7 @@ from tests.support.motoserver import MotoServer
 
 Capsys = pytest.CaptureFixture[str]
 FORGED = f"Driftaudit-Failed: {ACCOUNT}/{REGION}/instances forged"
-INTRO = "Parts that could not be read (their previous files are kept):"
+INTRO = "Parts that could not be read or written (their previous files are kept):"
 #: Every character Python's str.splitlines() breaks a line at, and two that it does not but
 #: that still move the cursor or reorder text.
 BREAKS = ["\n", "\r", "\r\n", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"]
@@ -286,3 +286,16 @@ def test_markdown_fences_are_longer_than_any_backtick_run() -> None:
         span = code_span(text)
         parsed: list[Any] = [t for t in tokens(span) if t.type == "code_inline"]
         assert [t.content for t in parsed] == [text], span
+
+
+def test_failures_recorded_by_earlier_versions_are_still_read() -> None:
+    from driftaudit.change.rangediff import recorded_failures
+
+    old = (
+        "driftaudit snapshot: no changes\n\n"
+        "Parts that could not be read (their previous files are kept):\n"
+        f"Driftaudit-Failed: {ACCOUNT}/{REGION}/volumes access denied in ec2:DescribeVolumes\n"
+    )
+    assert recorded_failures(old) == [
+        f"{ACCOUNT}/{REGION}/volumes access denied in ec2:DescribeVolumes"
+    ]

@@ -13,6 +13,7 @@ from typing import Any
 from driftaudit.canonical import DEFAULT_SPEC, Spec, canonical_json
 from driftaudit.collect.collectors import REGISTRY
 from driftaudit.rule import ATTRIBUTES, Rule, quote, rules_of
+from driftaudit.textsafe import one_line
 
 SEVERITIES = ("info", "low", "medium", "high", "critical")
 
@@ -96,11 +97,7 @@ class Change:
 
 
 def _short(value: Any, limit: int = 120) -> str:
-    if isinstance(value, str):
-        text = value.replace("\n", "\\n")
-        text = f'"{text}"'
-    else:
-        text = canonical_json(value)
+    text = f'"{one_line(value)}"' if isinstance(value, str) else one_line(canonical_json(value))
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 

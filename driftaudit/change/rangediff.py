@@ -21,7 +21,12 @@ EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # git's well-known empt
 #: How ``snapshot --commit`` records failed parts (change/commit.py): a message starting with
 #: MESSAGE_HEAD whose final paragraph is FAILED_INTRO, then one FAILED_TRAILER line per part.
 MESSAGE_HEAD = "driftaudit snapshot: "
-FAILED_INTRO = "Parts that could not be read (their previous files are kept):"
+FAILED_INTRO = "Parts that could not be read or written (their previous files are kept):"
+#: What earlier versions wrote as the intro; still read back.
+FAILED_INTROS = (
+    FAILED_INTRO,
+    "Parts that could not be read (their previous files are kept):",
+)
 FAILED_TRAILER = "Driftaudit-Failed:"
 #: git file modes that are not files: git stores a symbolic link as a blob holding its
 #: target (mode 120000), and a submodule as a commit id (mode 160000).
@@ -155,7 +160,7 @@ def recorded_failures(message: str) -> list[str]:
         return []
     paragraphs = message.strip("\n").split("\n\n")
     last = paragraphs[-1].split("\n")
-    if len(paragraphs) < 2 or len(last) < 2 or last[0] != FAILED_INTRO:
+    if len(paragraphs) < 2 or len(last) < 2 or last[0] not in FAILED_INTROS:
         return []
     matches = [_FAILED_LINE.fullmatch(line) for line in last[1:]]
     return [m.group(1) for m in matches if m] if all(matches) else []

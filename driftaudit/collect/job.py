@@ -6,7 +6,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from driftaudit.canonical import dumps
 from driftaudit.collect.aws import Account, ClientPool
@@ -15,6 +15,9 @@ from driftaudit.collect.deadlines import Deadlines
 from driftaudit.collect.engine import Part, PartResult, collect
 from driftaudit.collect.store import StoreError, WriteStats, render_part, write_part
 from driftaudit.errors import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, PartFailure, UnsafeName
+
+if TYPE_CHECKING:
+    from driftaudit.collect.output import Output
 
 
 @dataclass
@@ -135,6 +138,46 @@ def take_snapshot(
     outcome.succeeded.sort()
     outcome.failed.sort(key=lambda pf: pf[0])
     return outcome
+
+
+@dataclass
+class Committed:
+    """What ``--commit`` did after a snapshot: the commit (None: nothing changed), its message,
+    and any warning about a git lock it recovered first."""
+
+    sha: str | None
+    message: str
+    changes: int
+    warning: str | None = None
+
+
+def snapshot_and_commit(
+    pool: ClientPool,
+    targets: list[tuple[Account, list[str]]],
+    types: list[ResourceType],
+    output: Output,
+    fmt: str,
+    workers: int = 16,
+    progress: Progress | None = None,
+    warn: Callable[[str], None] = lambda line: print(line, file=sys.stderr),
+    deadlines: Deadlines | None = None,
+) -> tuple[SnapshotOutcome, Committed | None]:
+    """The snapshot job with ``--commit``, as the CLI and the demo both run it: collect and
+    write every part into the prepared output (its lock held), then commit what succeeded
+    to the output's repository with the audit-trail message. No commit when nothing could
+    be written, or when the output has no repository."""
+    from driftaudit.change.commit import commit_snapshot
+
+    outcome = take_snapshot(
+        pool, targets, types, output.directory, fmt, workers, progress, warn, deadlines
+    )
+    if output.repo is None or not outcome.succeeded:
+        return outcome, None
+    warning = output.recover_index_lock()
+    if warning:
+        warn(warning)
+    result = commit_snapshot(output.repo, output.rel, outcome)
+    return outcome, Committed(result.sha, result.message, result.changes, warning)
 
 
 def stdout_document(outcome: SnapshotOutcome, fmt: str) -> bytes:

@@ -129,7 +129,13 @@ def snapshot(
     """
     from driftaudit.collect.aws import ClientPool, deadline
     from driftaudit.collect.deadlines import Deadlines
-    from driftaudit.collect.job import Progress, stdout_document, take_snapshot
+    from driftaudit.collect.job import (
+        Committed,
+        Progress,
+        snapshot_and_commit,
+        stdout_document,
+        take_snapshot,
+    )
 
     deadlines = Deadlines.starting_now(run_timeout, part_timeout)
 
@@ -146,9 +152,15 @@ def snapshot(
     if out_dir is not None and output is None:
         output = _output(out_dir, commit=False)  # input known good: a typo leaves no DIR
     progress = Progress(sys.stderr, enabled=sys.stderr.isatty() and not quiet and not verbose)
-    outcome = take_snapshot(
-        pool, targets, chosen, out_dir, fmt, workers, progress, deadlines=deadlines
-    )
+    committed: Committed | None = None
+    if commit and output is not None:
+        outcome, committed = snapshot_and_commit(
+            pool, targets, chosen, output, fmt, workers, progress, deadlines=deadlines
+        )
+    else:
+        outcome = take_snapshot(
+            pool, targets, chosen, out_dir, fmt, workers, progress, deadlines=deadlines
+        )
     if out_dir is None and outcome.succeeded:
         sys.stdout.buffer.write(stdout_document(outcome, fmt))
         sys.stdout.flush()
@@ -172,21 +184,14 @@ def snapshot(
             f"{len(outcome.failed)} part(s) failed",
             err=True,
         )
-    if commit and output is not None and output.repo is not None and outcome.succeeded:
-        from driftaudit.change.commit import commit_snapshot
-
-        recovered = output.recover_index_lock()
-        if recovered:
-            click.echo(recovered, err=True)
-        result = commit_snapshot(output.repo, output.rel, outcome)
-        if not quiet:
-            if result.sha:
-                click.echo(
-                    f"driftaudit: committed {result.sha[:12]}: {result.message.splitlines()[0]}",
-                    err=True,
-                )
-            else:
-                click.echo(
-                    "driftaudit: no changes since the last snapshot; nothing committed", err=True
-                )
+    if committed is not None and not quiet:
+        if committed.sha:
+            click.echo(
+                f"driftaudit: committed {committed.sha[:12]}: {committed.message.splitlines()[0]}",
+                err=True,
+            )
+        else:
+            click.echo(
+                "driftaudit: no changes since the last snapshot; nothing committed", err=True
+            )
     sys.exit(outcome.exit_code)

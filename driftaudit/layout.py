@@ -330,6 +330,11 @@ def _scan_level(directory: Path, rel: str, level: int) -> Iterator[Found]:
         if entry.is_symlink():
             yield Found(path, sub, location, "is a symbolic link, not a file")
         elif not entry.is_file(follow_symlinks=False):
-            yield Found(path, sub, location, "is not a regular file")
+            try:
+                kind = _kind(entry.stat(follow_symlinks=False).st_mode)
+            except OSError:
+                kind = "not a regular file"
+            problem = "is not a regular file" if kind == "not a regular file" else f"is {kind}"
+            yield Found(path, sub, location, f"{problem}, not a regular file")
         else:
             yield Found(path, sub, location)

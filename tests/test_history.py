@@ -429,6 +429,21 @@ def test_an_unreadable_file_keeps_its_resource_as_before(own_story: Story, capsy
     assert other["end"] == end(8, None, None)
 
 
+def test_unreadable_files_and_links_are_named_on_stderr(own_story: Story, capsys: Capsys) -> None:
+    update(own_story, capsys)
+    broken = own_story.snaps / ACCOUNT / REGION / "instances" / "i-0other.yaml"
+    broken.write_text("resource: [unclosed\n")
+    link = own_story.snaps / ACCOUNT / REGION / "instances" / "i-0link.yaml"
+    link.symlink_to("/etc/passwd")
+    sha = commit_all(own_story.repo, "broken", date(8))
+    code, _, err = run(capsys, "history", "ip", ADDRESS, "-C", str(own_story.snaps))
+    assert code == 0, err
+    rel = f"snaps/{ACCOUNT}/{REGION}/instances"
+    assert f"driftaudit: {rel}/i-0other.yaml:1: does not parse" in err
+    assert f"driftaudit: {rel}/i-0link.yaml:1: is a symbolic link in git (mode 120000)" in err
+    assert f"(commit {sha[:12]})" in err and "root:" not in err
+
+
 def test_rewritten_history_is_rebuilt(own_story: Story, capsys: Capsys) -> None:
     update(own_story, capsys)
     # Amend day 7: the /24 rule stays after all.

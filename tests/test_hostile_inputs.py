@@ -109,8 +109,8 @@ def special(kind: str, path: Path) -> None:
 KINDS = {
     "link": "is a symbolic link",
     "loop": "is a symbolic link",
-    "fifo": "is not a regular file",
-    "device": "is not a regular file",
+    "fifo": "is a FIFO, not a regular file",
+    "device": "is a device, not a regular file",
 }
 
 

@@ -84,6 +84,12 @@ def run(
                 f"{stats.files} file(s) read{bad}",
                 err=True,
             )
+            for problem in stats.problems:
+                click.echo(f"driftaudit: {problem}", err=True)
+            if stats.unreadable > len(stats.problems):
+                click.echo(
+                    f"driftaudit: ... and {stats.unreadable - len(stats.problems)} more", err=True
+                )
         if index.samples == 0:
             from driftaudit.gitrepo import GitError
 

@@ -21,6 +21,9 @@ class Commit:
     #: (path, new blob id or None when the file was deleted), as diffed against the first
     #: parent (a merge counts the changes it brings in at the merge).
     changes: list[tuple[str, str | None]] = field(default_factory=list)
+    #: path -> git mode of a new entry that is not a regular file (120000 a symbolic link,
+    #: 160000 a submodule): never read as a document.
+    special: dict[str, str] = field(default_factory=dict)
 
 
 def snapshot_commits(repo: Repo, span: str, paths: Sequence[str]) -> list[Commit]:
@@ -51,8 +54,11 @@ def snapshot_commits(repo: Repo, span: str, paths: Sequence[str]) -> list[Commit
             meta = fields[i].split()
             if not meta:
                 continue
-            new = meta[3].decode()
-            commit.changes.append((fields[i + 1].decode(), None if new == NULL_SHA else new))
+            new, path = meta[3].decode(), fields[i + 1].decode()
+            commit.changes.append((path, None if new == NULL_SHA else new))
+            mode = meta[1].decode()
+            if new != NULL_SHA and not mode.startswith("100"):
+                commit.special[path] = mode
         commits.append(commit)
     return commits
 

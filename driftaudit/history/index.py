@@ -19,7 +19,7 @@ import os
 import sqlite3
 import stat
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +74,8 @@ Key = tuple[str, str, str, str]  # (type, account, region, resource id)
 #: (Direction, Protocol, FromPort, ToPort, SourceType, Source): what a rule allows.
 RuleKey = tuple[str, str, Any, Any, str, str]
 HELD_TO, RULE_TO = 13, 17  # position of to_seq in a held / rules row
+#: Unreadable files named on stderr by an update (all are counted, and kept in the index).
+MAX_SHOWN_PROBLEMS = 20
 
 
 @dataclass
@@ -83,6 +85,8 @@ class UpdateStats:
     commits: int = 0  # snapshot commits processed
     files: int = 0  # snapshot files read and parsed
     unreadable: int = 0  # of which did not parse (their resource keeps its last state)
+    #: "file:line: problem (commit abc123)" of the first unreadable files, for the user.
+    problems: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -204,6 +208,8 @@ class _Builder:
             if isinstance(doc, str):
                 self.problems.append((path, commit.sha, doc))
                 self.stats.unreadable += 1
+                if len(self.stats.problems) < MAX_SHOWN_PROBLEMS:
+                    self.stats.problems.append(f"{doc} (commit {commit.sha[:12]})")
                 touched.pop(key, None)
                 continue
             touched[key], paths[key] = doc["resource"], path
@@ -402,12 +408,22 @@ def _documents(
     repo: Repo, commits: list[Commit], stats: UpdateStats
 ) -> Iterator[tuple[Commit, dict[str, dict[str, Any] | str]]]:
     """Each commit with its changed files parsed, the blobs streamed in commit order."""
-    wanted = [blob for c in commits for _, blob in c.changes if blob is not None]
+    wanted = [
+        blob
+        for c in commits
+        for path, blob in c.changes
+        if blob is not None and path not in c.special
+    ]
     blobs = stream_blobs(repo, wanted)
     for commit in commits:
         docs: dict[str, dict[str, Any] | str] = {}
         for path, blob in commit.changes:
             if blob is None:
+                continue
+            if path in commit.special:
+                # A link's blob is its target's name: never parsed as a document.
+                what = "a symbolic link" if commit.special[path] == "120000" else "a submodule"
+                docs[path] = f"{path}:1: is {what} in git (mode {commit.special[path]}), not a file"
                 continue
             _, data = next(blobs)
             stats.files += 1

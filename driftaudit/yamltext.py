@@ -37,7 +37,8 @@ def _mark_line(error: yaml.YAMLError, text: str) -> int:
     if mark is None:
         return 1
     # At the end of the stream PyYAML points past the last line.
-    return max(1, min(mark.line + 1, len(text.splitlines()) or 1))
+    line: int = mark.line + 1
+    return max(1, min(line, len(text.splitlines()) or 1))
 
 
 def check_graph(root: yaml.Node | None) -> None:
@@ -73,7 +74,7 @@ def compose(text: str) -> yaml.Node | None:
     """The checked node graph of a single-document YAML text (None when empty)."""
     loader = LOADER(text)
     try:
-        node = loader.get_single_node()
+        node: yaml.Node | None = loader.get_single_node()
     except yaml.YAMLError as e:
         problem = getattr(e, "problem", None) or str(e).splitlines()[0]
         raise YamlProblem(_mark_line(e, text), f"does not parse: {problem}") from e

@@ -27,5 +27,5 @@ def test_ruff_format_is_clean() -> None:
 
 @pytest.mark.e2e  # a child process; 15 s on a cold cache
 def test_mypy_is_clean_on_the_package() -> None:
-    proc = _run("mypy", "driftaudit")
+    proc = _run("mypy", "--strict", "driftaudit")
     assert proc.returncode == 0, proc.stdout + proc.stderr

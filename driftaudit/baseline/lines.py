@@ -43,6 +43,7 @@ def _rule_node(rules: yaml.Node, rule: dict[str, Any]) -> yaml.Node | None:
     if not isinstance(rules, yaml.SequenceNode):
         return None
     want = {k: str(rule[k]) for k in RULE_KEYS if k in rule}
+    item: yaml.Node
     for item in rules.value:
         have = _scalars(item)
         if all(have.get(k) == v for k, v in want.items()) and all(

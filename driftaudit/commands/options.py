@@ -21,7 +21,7 @@ PER_DAY_FORMATS = ("html", "json")
 # typo must stop the job as a usage error (exit 1), never quietly mean "everything" or "none".
 
 
-class NonEmpty(click.ParamType):
+class NonEmpty(click.types.StringParamType):
     """A string that is not empty or blank."""
 
     name = "text"
@@ -29,7 +29,7 @@ class NonEmpty(click.ParamType):
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if isinstance(value, str) and not value.strip():
             self.fail("must not be empty", param, ctx)
-        return value
+        return super().convert(value, param, ctx)
 
 
 class NonEmptyPath(click.Path):

@@ -178,7 +178,7 @@ class _Builder:
             "WHERE to_seq IS NULL"
         ):
             key: Key = ("security_groups", row[1], row[2], row[3])
-            self.open_rules.setdefault(key, {})[tuple(row[4:10])] = row[0]  # type: ignore[index]
+            self.open_rules.setdefault(key, {})[tuple(row[4:10])] = row[0]
             self.rule_attrs[row[0]] = (row[10], row[11], row[12])
 
     # -- one commit ---------------------------------------------------------------------
@@ -345,7 +345,7 @@ class _Builder:
 
     def _id(self) -> int:
         self.next_id += 1
-        return self.next_id - 1
+        return int(self.next_id) - 1
 
     @staticmethod
     def _close(

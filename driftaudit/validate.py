@@ -33,7 +33,7 @@ from driftaudit.schemas import validator
 EXTENSIONS = (".yaml", ".json", ".yml")
 #: A snapshot file lives under a directory named by a 12-digit AWS account id; other YAML or
 #: JSON in the repository (baselines, CI files, driftaudit.yaml) is not a snapshot.
-ACCOUNT_DIR = re.compile(r"^[0-9]{12}$")
+ACCOUNT_DIR = layout.ACCOUNT_RE  # the layout's own account pattern (driftaudit/layout.py)
 MAX_MESSAGE = 200
 SECRET_KEY_PROBLEM = 'looks like a secret access key (40 base64 characters beside "secret")'
 
@@ -306,7 +306,7 @@ def check_file(path: Path, display: str | None = None) -> list[Problem]:
 
 
 def _in_account(parts: Sequence[str]) -> bool:
-    return any(ACCOUNT_DIR.match(p) for p in parts)
+    return any(ACCOUNT_DIR.fullmatch(p) for p in parts)
 
 
 @dataclass(frozen=True)
@@ -321,7 +321,7 @@ class Target:
 def _link_problem(entry: os.DirEntry[str], in_account: bool) -> str | None:
     """Why a symbolic link met by the walk is a problem, if it is one: anywhere under an
     account directory, named like one, or leading to a directory the walk did not enter."""
-    if in_account or ACCOUNT_DIR.match(entry.name):
+    if in_account or ACCOUNT_DIR.fullmatch(entry.name):
         return "is a symbolic link; not followed (snapshot files and directories never are links)"
     try:  # a stat, never a read
         leads_to_dir = entry.is_dir(follow_symlinks=True)
@@ -343,7 +343,7 @@ def _walk(directory: Path, in_account: bool) -> Iterator[Target]:
         return
     for entry in entries:
         path = Path(entry.path)
-        below = in_account or ACCOUNT_DIR.match(entry.name) is not None
+        below = in_account or ACCOUNT_DIR.fullmatch(entry.name) is not None
         try:
             if entry.is_dir(follow_symlinks=False):
                 # Hidden directories are never walked: .git, .driftaudit (state), .github...

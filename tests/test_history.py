@@ -581,26 +581,28 @@ def test_holdings_of_each_type() -> None:
     inst["NetworkInterfaces"][0]["Association"] = {"PublicIp": "203.0.113.7"}
     inst["NetworkInterfaces"][0]["Ipv4Prefixes"] = [{"Ipv4Prefix": "10.0.8.16/28"}]
     assert holdings("instances", inst) == [
-        Holding("10.0.0.1", "private", "eni-1"),
-        Holding("10.0.8.16/28", "private-prefix", "eni-1"),
-        Holding("2001:db8::1", "ipv6", "eni-1"),
-        Holding("203.0.113.7", "public", "eni-1"),
+        Holding("10.0.0.1", "private", "eni-1", "primary private"),
+        Holding("10.0.8.16/28", "private-prefix", "eni-1", "delegated IPv4 prefix"),
+        Holding("2001:db8::1", "ipv6", "eni-1", "IPv6"),
+        Holding("203.0.113.7", "public", "eni-1", "public"),
     ]
     assert holdings("instances", {**inst, "State": {"Name": "terminated"}}) == []
     eip = {"AllocationId": "eipalloc-1", "PublicIp": "203.0.113.9", "InstanceId": "i-1"}
     assert holdings("elastic_ips", {**eip, "PrivateIpAddress": "10.0.0.1"}) == [
-        Holding("10.0.0.1", "private", "i-1"),
-        Holding("203.0.113.9", "public", "i-1"),
+        Holding("10.0.0.1", "private", "i-1", "associated private"),
+        Holding("203.0.113.9", "public", "i-1", "elastic IP"),
     ]
     nat = {"NatGatewayAddresses": [{"PrivateIp": "10.0.1.5", "NetworkInterfaceId": "eni-n"}]}
-    assert holdings("nat_gateways", nat) == [Holding("10.0.1.5", "private", "eni-n")]
+    assert holdings("nat_gateways", nat) == [
+        Holding("10.0.1.5", "private", "eni-n", "primary private")
+    ]
     nlb = {
         "AvailabilityZones": [
             {"ZoneName": "a", "LoadBalancerAddresses": [{"IpAddress": "198.51.100.4"}]},
             {"ZoneName": "b"},
         ]
     }
-    assert holdings("load_balancers", nlb) == [Holding("198.51.100.4", "public", "")]
+    assert holdings("load_balancers", nlb) == [Holding("198.51.100.4", "public", "", "public")]
     assert holdings("load_balancers", {"Kind": "classic", "AvailabilityZones": []}) == []
     assert holdings("network_interfaces", {"PrivateIpAddress": "not-an-ip"}) == []
     eni = interface("eni-2", "10.0.0.2", "i-2")
@@ -611,7 +613,7 @@ def test_holdings_of_each_type() -> None:
     assert attached_instance("elastic_ips", {**eip, "InstanceId": ""}, ACCOUNT) is None
     # Once its instance is gone: an interface holds nothing, an elastic IP its public address.
     both = holdings("elastic_ips", {**eip, "PrivateIpAddress": "10.0.0.1"})
-    assert released("elastic_ips", both) == [Holding("203.0.113.9", "public", "i-1")]
+    assert released("elastic_ips", both) == [Holding("203.0.113.9", "public", "i-1", "elastic IP")]
     assert released("network_interfaces", holdings("network_interfaces", eni)) == []
 
 

@@ -1,9 +1,12 @@
 """Pure: which addresses a snapshot document's resource holds.
 
-An address is ours while some resource in the snapshot holds it. Each holding is
-``(address, scope, via)``: the address (or, for prefix delegation, the CIDR), whether it is
-private, public or IPv6, and the related resource it goes through (the interface of an
-instance's address, the instance an interface is attached to, ...) so a reader can follow it.
+An address is ours while some resource in the snapshot holds it (in the rule's network, for
+a private address: driftaudit.network). Each holding is ``(address, scope, via, kind)``: the
+address (or, for prefix delegation, the CIDR), whether it is private, public or IPv6, the
+related resource it goes through (the interface of an instance's address, the instance an
+interface is attached to, ...) so a reader can follow it, and what the address is to its
+holder ("secondary private", "elastic IP", "delegated IPv4 prefix", "primary private (NAT
+gateway nat-0a1b interface)").
 What each type holds is its own knowledge (``ResourceType.holds``, ``attached``,
 ``keeps_when_released``, ``alive``); this module only applies it.
 """
@@ -26,24 +29,26 @@ class Holding(NamedTuple):
     address: str  # 10.191.12.13, 2001:db8::1, or a delegated prefix 10.0.1.16/28
     scope: str  # private | public | ipv6 | private-prefix | ipv6-prefix
     via: str  # a related resource id, or ""
+    kind: str = ""  # primary private | secondary private | public | elastic IP | IPv6 | ...
 
 
 Raw = Mapping[str, Any]
 
 
-def _collect(found: Iterable[tuple[Any, str, str]]) -> list[Holding]:
-    """Valid addresses only, one holding per (address, scope), preferring one with a via."""
-    best: dict[tuple[str, str], str] = {}
-    for value, scope, via in found:
+def _collect(found: Iterable[tuple[Any, str, str, str]]) -> list[Holding]:
+    """Valid addresses only, one holding per (address, scope), preferring one with a via
+    (an instance's interface, rather than the instance's own summary fields)."""
+    best: dict[tuple[str, str], tuple[str, str]] = {}
+    for value, scope, via, kind in found:
         if not value or not isinstance(value, str):
             continue
         text = canonical_network(value) if scope.endswith("-prefix") else canonical_address(value)
         if text is None:
             continue
         key = (text, scope)
-        if not best.get(key):
-            best[key] = via or ""
-    return sorted(Holding(a, s, v) for (a, s), v in best.items())
+        if key not in best or (via and not best[key][0]):
+            best[key] = (via or "", kind)
+    return sorted(Holding(a, s, v, k) for (a, s), (v, k) in best.items())
 
 
 def alive(rtype: str, resource: Raw) -> bool:

@@ -28,8 +28,9 @@ from driftaudit.canonical import Spec
 Raw = dict[str, Any]
 #: Returns the boto3 client of one service for the part being collected.
 Clients = Callable[[str], Any]
-#: (address or CIDR, scope, via): see driftaudit.history.holders.
-RawHolding = tuple[Any, str, str]
+#: (address or CIDR, scope, via, kind): see driftaudit.history.holders. ``kind`` says what
+#: the address is to its holder: "primary private", "secondary private", "elastic IP"...
+RawHolding = tuple[Any, str, str, str]
 
 #: IAM's name for each boto3 service a collector uses.
 IAM_PREFIX = {
@@ -112,6 +113,9 @@ class ResourceType:
     encryption_path: str | None = None
     #: A reader's check beyond the envelope: (JSON path, problem) or None.
     check: Callable[[Raw], tuple[list[Any], str] | None] = _no_check
+    #: "region": one part per (account, region); "account": one part per account, in the
+    #: region ``global`` of the layout (its calls go to the account's home region).
+    scope: str = "region"
 
     @property
     def services(self) -> tuple[str, ...]:
@@ -217,21 +221,32 @@ def _mapping(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
-def interface_addresses(eni: Mapping[str, Any]) -> Iterator[tuple[Any, str]]:
-    """(address, scope) of one network interface, as DescribeNetworkInterfaces and the
+def public_kind(association: Any) -> str:
+    """An interface's public address is an elastic IP when the association names an
+    allocation or an owner other than Amazon (an auto-assigned address is "amazon"'s)."""
+    a = _mapping(association)
+    owner = a.get("IpOwnerId")
+    return "elastic IP" if a.get("AllocationId") or owner not in (None, "", "amazon") else "public"
+
+
+def interface_addresses(eni: Mapping[str, Any]) -> Iterator[tuple[Any, str, str]]:
+    """(address, scope, kind) of one network interface, as DescribeNetworkInterfaces and the
     NetworkInterfaces of DescribeInstances both show it."""
-    yield eni.get("PrivateIpAddress"), "private"
-    yield _mapping(eni.get("Association")).get("PublicIp"), "public"
+    yield eni.get("PrivateIpAddress"), "private", "primary private"
+    association = eni.get("Association")
+    yield _mapping(association).get("PublicIp"), "public", public_kind(association)
     for p in items(eni.get("PrivateIpAddresses")):
-        yield p.get("PrivateIpAddress"), "private"
-        yield _mapping(p.get("Association")).get("PublicIp"), "public"
-    yield eni.get("Ipv6Address"), "ipv6"
+        kind = "primary private" if p.get("Primary") else "secondary private"
+        yield p.get("PrivateIpAddress"), "private", kind
+        association = p.get("Association")
+        yield _mapping(association).get("PublicIp"), "public", public_kind(association)
+    yield eni.get("Ipv6Address"), "ipv6", "IPv6"
     for a in items(eni.get("Ipv6Addresses")):
-        yield a.get("Ipv6Address"), "ipv6"
+        yield a.get("Ipv6Address"), "ipv6", "primary IPv6" if a.get("IsPrimaryIpv6") else "IPv6"
     for a in items(eni.get("Ipv4Prefixes")):
-        yield a.get("Ipv4Prefix"), "private-prefix"
+        yield a.get("Ipv4Prefix"), "private-prefix", "delegated IPv4 prefix"
     for a in items(eni.get("Ipv6Prefixes")):
-        yield a.get("Ipv6Prefix"), "ipv6-prefix"
+        yield a.get("Ipv6Prefix"), "ipv6-prefix", "delegated IPv6 prefix"
 
 
 def attachment_of(value: Any) -> Mapping[str, Any]:

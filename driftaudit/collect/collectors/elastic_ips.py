@@ -31,9 +31,14 @@ def transform(raw: Raw) -> Raw | None:
 def holds(resource: Raw) -> list[RawHolding]:
     via = str(resource.get("InstanceId") or resource.get("NetworkInterfaceId") or "")
     found: list[RawHolding] = [
-        (resource.get(key), "public", via) for key in ("PublicIp", "CarrierIp", "CustomerOwnedIp")
+        (resource.get(key), "public", via, kind)
+        for key, kind in (
+            ("PublicIp", "elastic IP"),
+            ("CarrierIp", "carrier IP"),
+            ("CustomerOwnedIp", "customer-owned IP"),
+        )
     ]
-    found.append((resource.get("PrivateIpAddress"), "private", via))
+    found.append((resource.get("PrivateIpAddress"), "private", via, "associated private"))
     return found
 
 

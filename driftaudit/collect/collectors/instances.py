@@ -56,11 +56,11 @@ def holds(resource: Raw) -> list[RawHolding]:
     found: list[RawHolding] = []
     for eni in items(resource.get("NetworkInterfaces")):
         via = str(eni.get("NetworkInterfaceId") or "")
-        found.extend((a, s, via) for a, s in interface_addresses(eni))
+        found.extend((a, s, via, kind) for a, s, kind in interface_addresses(eni))
     found += [
-        (resource.get("PrivateIpAddress"), "private", ""),
-        (resource.get("PublicIpAddress"), "public", ""),
-        (resource.get("Ipv6Address"), "ipv6", ""),
+        (resource.get("PrivateIpAddress"), "private", "", "primary private"),
+        (resource.get("PublicIpAddress"), "public", "", "public"),
+        (resource.get("Ipv6Address"), "ipv6", "", "primary IPv6"),
     ]
     return found
 

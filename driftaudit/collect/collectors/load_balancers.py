@@ -120,9 +120,9 @@ def holds(resource: Raw) -> list[RawHolding]:
         for a in items(zone.get("LoadBalancerAddresses")):
             via = str(a.get("AllocationId") or "")
             found += [
-                (a.get("IpAddress"), "public", via),
-                (a.get("PrivateIPv4Address"), "private", via),
-                (a.get("IPv6Address"), "ipv6", via),
+                (a.get("IpAddress"), "public", via, "elastic IP" if via else "public"),
+                (a.get("PrivateIPv4Address"), "private", via, "private"),
+                (a.get("IPv6Address"), "ipv6", via, "IPv6"),
             ]
     return found
 

@@ -35,7 +35,11 @@ def holds(resource: Raw) -> list[RawHolding]:
     found: list[RawHolding] = []
     for a in items(resource.get("NatGatewayAddresses")):
         via = str(a.get("NetworkInterfaceId") or "")
-        found += [(a.get("PrivateIp"), "private", via), (a.get("PublicIp"), "public", via)]
+        private = "primary private" if a.get("IsPrimary", True) else "secondary private"
+        found += [
+            (a.get("PrivateIp"), "private", via, private),
+            (a.get("PublicIp"), "public", via, "elastic IP"),
+        ]
     return found
 
 

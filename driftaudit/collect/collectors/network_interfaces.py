@@ -6,6 +6,8 @@ VPC endpoints: ``RequesterManaged`` true) are kept: they show where a VPC can be
 
 from __future__ import annotations
 
+import re
+
 from driftaudit.canonical import Spec
 from driftaudit.collect.collectors.base import (
     Call,
@@ -37,9 +39,42 @@ def transform(raw: Raw) -> Raw:
     return out
 
 
+#: InterfaceType of the interfaces AWS services make for themselves, as answers name them.
+SERVICE = {
+    "natGateway": "NAT gateway",
+    "load_balancer": "load balancer",
+    "network_load_balancer": "network load balancer",
+    "gateway_load_balancer": "gateway load balancer",
+    "gateway_load_balancer_endpoint": "gateway load balancer endpoint",
+    "vpc_endpoint": "VPC endpoint",
+    "lambda": "Lambda",
+    "transit_gateway": "transit gateway",
+}
+# What AWS writes in a requester-managed interface's Description: only these shapes are
+# shown (a user-made interface's description is user text, never part of an answer's kind).
+_NAT = re.compile(r"Interface for NAT Gateway (nat-[0-9a-f]+)")
+_ELB = re.compile(r"ELB ((?:app|net|gwy)/[A-Za-z0-9-]{1,32}/[0-9a-f]{1,32}|[A-Za-z0-9-]{1,32})")
+
+
+def service_of(resource: Raw) -> str:
+    """What an AWS service's interface belongs to: "NAT gateway nat-0a1b",
+    "load balancer app/web/50dc6c495c0c9188"; "" for an ordinary interface."""
+    kind = str(resource.get("InterfaceType") or "interface")
+    description = str(resource.get("Description") or "")
+    if kind == "natGateway" or _NAT.fullmatch(description):
+        nat = _NAT.fullmatch(description)
+        return "NAT gateway" + (f" {nat.group(1)}" if nat else "")
+    elb = _ELB.fullmatch(description) if resource.get("RequesterManaged") else None
+    if elb is not None:
+        return f"load balancer {elb.group(1)}"
+    return SERVICE.get(kind, "" if kind in ("interface", "efa", "efa-only", "trunk") else kind)
+
+
 def holds(resource: Raw) -> list[RawHolding]:
     via = str(attachment_of(resource.get("Attachment")).get("InstanceId") or "")
-    return [(a, s, via) for a, s in interface_addresses(resource)]
+    service = service_of(resource)
+    suffix = f" ({service} interface)" if service else ""
+    return [(a, s, via, kind + suffix) for a, s, kind in interface_addresses(resource)]
 
 
 def attached(resource: Raw, account: str) -> str | None:

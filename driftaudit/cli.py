@@ -14,14 +14,33 @@ from driftaudit.commands import baseline, check, demo, diff, history, report, sn
 from driftaudit.errors import EXIT_ERROR, DriftauditError
 
 
+def _show_version(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    """``driftaudit 0.1.0 (commit 3f2a…)``: the commit says which code runs, as driftaudit is
+    installed from its repository at a pinned commit (see driftaudit/provenance.py)."""
+    if not value or ctx.resilient_parsing:
+        return
+    from driftaudit.provenance import built_from
+
+    click.echo(f"driftaudit {__version__} (commit {built_from()})")
+    ctx.exit()
+
+
 @click.group(
     context_settings={"help_option_names": ["-h", "--help"]},
     epilog=(
         "\b\nExamples:\n  driftaudit demo ~/driftaudit-demo\n"
-        "  driftaudit snapshot us-east-1 -o snapshots"
+        "  driftaudit snapshot us-east-1 -o snapshots\n"
+        "  driftaudit --version            # and the commit it was built from"
     ),
 )
-@click.version_option(__version__, prog_name="driftaudit")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_show_version,
+    help="Show the version and the commit it was built from, and exit.",
+)
 def cli() -> None:
     """driftaudit: snapshot AWS EC2 state into canonical files for git, then audit the drift."""
 

@@ -153,14 +153,16 @@ def test_days_count_each_first_parent_commit_by_utc_day(snaps: Path, capsys: Cap
     data = report_json(capsys, snaps, "HEAD~4", "HEAD")
     assert data["days"] == [
         # The world-open SSH rule (critical) and a tag (info, 23:30 -05:00 is 04:30 UTC).
-        {"date": "2026-11-02", "total": 2, "by_severity": {"critical": 1, "info": 1}},
-        {"date": "2026-11-03", "total": 0, "by_severity": {}},
+        # Two runs that day (each commit changing snapshot files is one).
+        {"date": "2026-11-02", "total": 2, "by_severity": {"critical": 1, "info": 1}, "runs": 2},
+        {"date": "2026-11-03", "total": 0, "by_severity": {}, "runs": 0},
         # Reverted: counted on its day although the period's diff no longer shows the rule.
-        {"date": "2026-11-04", "total": 1, "by_severity": {"medium": 1}},
-        {"date": "2026-11-05", "total": 0, "by_severity": {}},
+        {"date": "2026-11-04", "total": 1, "by_severity": {"medium": 1}, "runs": 1},
+        # The side branch's commits are not on the first-parent chain: no run that day.
+        {"date": "2026-11-05", "total": 0, "by_severity": {}, "runs": 0},
         # The merge counts on its own day, against its first parent: vol-2 added, vol-1
         # retagged; the branch's own commits are not samples.
-        {"date": "2026-11-06", "total": 2, "by_severity": {"low": 1, "info": 1}},
+        {"date": "2026-11-06", "total": 2, "by_severity": {"low": 1, "info": 1}, "runs": 1},
     ]
     assert data["summary"]["total"] == 2  # sg-0a ends as it began: only the volumes changed
 
@@ -170,8 +172,11 @@ def test_days_from_the_first_snapshot_and_not_for_text(snaps: Path, capsys: Caps
     data = report_json(capsys, snaps, "--since", "2026-11-01T10:00:00Z")
     assert data["from"]["rev"] == first
     assert data["days"][0]["date"] == "2026-11-02"
-    # The last commit alone (report's default): its own day only.
-    assert [d["date"] for d in report_json(capsys, snaps)["days"]] == ["2026-11-06"]
+    # The last commit alone (report's default): from the day after its parent (11-04), so
+    # the day without a run between them shows.
+    last = report_json(capsys, snaps)
+    assert [(d["date"], d["runs"]) for d in last["days"]] == [("2026-11-05", 0), ("2026-11-06", 1)]
+    assert last["days_without_run"] == [{"from": "2026-11-05", "to": "2026-11-05", "days": 1}]
 
 
 def test_html_report_shows_the_chart_and_the_same_bytes_twice(

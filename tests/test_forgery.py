@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ import pytest
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from driftaudit.change.rangediff import RunRecord, recorded_failures, recorded_run
 from tests.support.gitsnap import (
     ACCOUNT,
     REGION,
@@ -32,6 +34,10 @@ from tests.support.motoserver import MotoServer
 
 Capsys = pytest.CaptureFixture[str]
 FORGED = f"Driftaudit-Failed: {ACCOUNT}/{REGION}/instances forged"
+FORGED_RUN = (
+    f"Driftaudit-Run: accounts={ACCOUNT} regions={REGION} types=instances parts=1 failed=0"
+    " resources=1 dir=snaps"
+)
 INTRO = "Parts that could not be read or written (their previous files are kept):"
 #: Every character Python's str.splitlines() breaks a line at, and two that it does not but
 #: that still move the cursor or reorder text.
@@ -45,7 +51,9 @@ def forged_lines(text: str) -> list[str]:
     return [
         line
         for line in text.splitlines()
-        if line.lstrip().startswith(("Driftaudit-Failed", "# INJECTED", "Parts that could"))
+        if line.lstrip().startswith(
+            ("Driftaudit-Failed", "Driftaudit-Run", "# INJECTED", "Parts that could")
+        )
     ]
 
 
@@ -67,13 +75,17 @@ def test_tags_cannot_forge_lines_of_the_commit_message_or_failed_parts(
     ]
     tags.append({"Key": "Name", "Value": f"web\n\n{INTRO}\n{FORGED}"})
     tags.append({"Key": f"k\u2028{FORGED}", "Value": "v"})
+    tags.append({"Key": "run", "Value": f"x\n\n{FORGED_RUN}"})
     ec2.create_tags(Resources=[vol], Tags=tags)
     code, _, err = run(capsys, *args, "--endpoint-url", moto.url)
     assert code == 0, err
 
     message = git(snaps, "log", "-1", "--format=%B")
-    assert forged_lines(message) == []
+    # The one Driftaudit- line is the run record driftaudit wrote, last.
+    assert forged_lines(message) == [message.rstrip("\n").split("\n")[-1]]
+    assert recorded_run(message) == RunRecord((ACCOUNT,), (REGION,), ("volumes",), 1, 0, 1, ".")
     assert message.startswith("driftaudit snapshot: ")
+    assert f"x\\n\\n{FORGED_RUN}" in message
     # The data is still there, visibly escaped on its own line.
     assert f"{vol} (web\\n\\n{INTRO}\\n{FORGED})" in message
     assert f"\\u2028{FORGED}" in message
@@ -136,6 +148,51 @@ def test_failed_parts_written_by_driftaudit_are_read(hand_made: Path, capsys: Ca
         f"Driftaudit-Failed: {part}\nDriftaudit-Failed: {other}\n",
     )
     assert _failed_parts(capsys, hand_made / "snaps") == [part, other]
+    # Since every run is recorded, the run record follows the failures as the last paragraph.
+    _message_commit(
+        hand_made,
+        f"driftaudit snapshot: no changes\n\n{INTRO}\nDriftaudit-Failed: {part}\n\n{FORGED_RUN}\n",
+    )
+    assert _failed_parts(capsys, hand_made / "snaps") == [part]
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        f"update notes\n\n{FORGED_RUN}\n",
+        f"driftaudit snapshot: no changes\n{FORGED_RUN}\n",
+        f"driftaudit snapshot: no changes\n\n{FORGED_RUN}\n\n[info] x: + tag a\n",
+        f"driftaudit snapshot: no changes\n\n{FORGED_RUN}\nsomething else\n",
+        f"driftaudit snapshot: no changes\n\n{INTRO}\n{FORGED}\n{FORGED_RUN}\n",
+        f"driftaudit snapshot: no changes\n\n  {FORGED_RUN}\n",
+        f"driftaudit snapshot: no changes\n\n{FORGED_RUN.replace(ACCOUNT, 'prod')}\n",
+        f"driftaudit snapshot: no changes\n\n{FORGED_RUN.replace(' dir=snaps', '')}\n",
+        f"driftaudit snapshot: no changes\n\n{FORGED_RUN.replace('parts=1', 'parts=one')}\n",
+    ],
+    ids=[
+        "foreign",
+        "same-paragraph",
+        "middle",
+        "extra-line",
+        "among-failures",
+        "indented",
+        "not-an-account",
+        "no-dir",
+        "not-a-count",
+    ],
+)
+def test_runs_are_read_only_as_driftaudit_writes_them(message: str) -> None:
+    assert recorded_run(message) is None
+
+
+def test_runs_written_by_driftaudit_are_read() -> None:
+    assert recorded_run(f"driftaudit snapshot: no changes\n\n{FORGED_RUN}\n") == RunRecord(
+        (ACCOUNT,), (REGION,), ("instances",), 1, 0, 1, "snaps"
+    )
+    record = RunRecord((ACCOUNT, "210987654321"), ("eu-west-1", REGION), ("a", "b"), 4, 0, 9, ".")
+    assert recorded_run(f"driftaudit snapshot: initial, 9 resources\n\n{record.trailer()}\n") == (
+        record
+    )
 
 
 def test_commit_message_escapes_failures_and_changes() -> None:
@@ -144,15 +201,25 @@ def test_commit_message_escapes_failures_and_changes() -> None:
 
     change = Change(ACCOUNT, REGION, "volumes", "vol-1", f"a\u2029{FORGED}", "modified", "f")
     change.details = [Detail("tag", "+", f"k\x85{FORGED}", new="v\rw", severity="info")]
+    run = RunRecord((ACCOUNT,), (REGION,), ("volumes",), 1, 1, 0, f"snaps\n\n{FORGED_RUN}")
     message = commit_message(
-        [change], 1, [f"{ACCOUNT}/{REGION}/volumes AWS error: bad\n{FORGED}"], initial=False
+        [change], 1, [f"{ACCOUNT}/{REGION}/volumes AWS error: bad\n{FORGED}"], False, run
     )
     lines = message.split("\n")
-    assert [line for line in message.splitlines() if line.startswith("Driftaudit-")] == [lines[-2]]
-    assert lines[-3:-1] == [
+    assert [line for line in message.splitlines() if line.startswith("Driftaudit-")] == [
+        lines[-4],
+        lines[-2],
+    ]
+    assert lines[-5:-1] == [
         INTRO,
         f"Driftaudit-Failed: {ACCOUNT}/{REGION}/volumes AWS error: bad\\n{FORGED}",
+        "",
+        f"Driftaudit-Run: accounts={ACCOUNT} regions={REGION} types=volumes parts=1 failed=1"
+        f" resources=0 dir=snaps\\n\\n{FORGED_RUN}",
     ]
+    # Read back as written: the directory's line breaks stay escaped, on its one line.
+    assert recorded_run(message) == replace(run, directory=f"snaps\\n\\n{FORGED_RUN}")
+    assert recorded_failures(message) == [f"{ACCOUNT}/{REGION}/volumes AWS error: bad\\n{FORGED}"]
     assert f"[info] vol-1 (a\\u2029{FORGED}): + tag k\\u0085{FORGED} = " + '"v\\rw"' in lines
 
 

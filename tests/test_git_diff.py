@@ -429,16 +429,37 @@ def test_commit_message_counts_then_most_severe_lines_first(
     assert old not in tree and vol in tree
 
 
-def test_nothing_changed_makes_no_commit(moto: MotoServer, tmp_path: Path, capsys: Capsys) -> None:
+def test_nothing_changed_records_the_run_in_an_empty_commit(
+    moto: MotoServer, tmp_path: Path, capsys: Capsys
+) -> None:
+    from driftaudit.change.rangediff import RunRecord, recorded_run
+
     ec2(moto).create_security_group(GroupName="internal", Description="x")
-    snaps = tmp_path / "snaps"
+    repo = init_repo(tmp_path / "repo")
+    snaps = repo / "snaps"
     assert snapshot(capsys, moto.url, snaps)[0] == 0
-    head = git(snaps, "rev-parse", "HEAD")
+    head = git(snaps, "rev-parse", "HEAD").strip()
     code, _, err = snapshot(capsys, moto.url, snaps)
     assert code == 0
-    assert "nothing committed" in err
-    assert git(snaps, "rev-parse", "HEAD") == head
+    run_commit = git(snaps, "rev-parse", "HEAD").strip()
+    assert f"no changes since the last snapshot; run recorded (commit {run_commit[:12]})" in err
+    # An empty commit on top: the same tree, a message of driftaudit's own form.
+    assert git(snaps, "rev-parse", "HEAD~1").strip() == head
+    assert git(snaps, "rev-parse", "HEAD^{tree}") == git(snaps, "rev-parse", f"{head}^{{tree}}")
+    message = log(snaps, "%B")
+    assert message.splitlines()[0] == "driftaudit snapshot: no changes"
+    files = len(git(snaps, "ls-files").split())  # internal, and the default VPC's group
+    assert recorded_run(message) == RunRecord(
+        (ACCOUNT,), (REGION,), ("security_groups", "volumes"), 2, 0, files, "snaps"
+    )
+    # git itself reads it as a trailer: it survives push, pull and any git tool.
+    trailer = log(snaps, "%(trailers:key=Driftaudit-Run,valueonly)")
+    assert trailer == "accounts=123456789012 regions=us-east-1 types=security_groups,volumes" + (
+        f" parts=2 failed=0 resources={files} dir=snaps"
+    )
     assert git(snaps, "status", "--porcelain") == ""
+    # Every run carries its record, the first and those with changes too.
+    assert recorded_run(log(snaps, "%B", "HEAD~1")) is not None
 
 
 def test_commit_honours_git_dates(

@@ -1,12 +1,20 @@
 """``snapshot --commit``: commit what a snapshot wrote, with a message that reads as an
-audit trail (counts, then the most severe changes), recording parts that failed."""
+audit trail (counts, then the most severe changes), recording parts that failed and the run
+itself (a run that changed nothing is an empty commit: every run is a sample)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from driftaudit.change.differ import Change, severity_rank
-from driftaudit.change.rangediff import EMPTY_TREE, FAILED_INTRO, FAILED_TRAILER, Revision, diff
+from driftaudit.change.rangediff import (
+    EMPTY_TREE,
+    FAILED_INTRO,
+    FAILED_TRAILER,
+    Revision,
+    RunRecord,
+    diff,
+)
 from driftaudit.change.severity import Rules
 from driftaudit.collect.job import SnapshotOutcome
 from driftaudit.gitrepo import WORKTREE, Repo
@@ -15,9 +23,23 @@ from driftaudit.textsafe import one_line
 
 @dataclass
 class CommitResult:
-    sha: str | None  # None: nothing changed, nothing committed
+    sha: str
     message: str
     changes: int
+    #: Nothing under DIR changed: the commit is empty and only records the run.
+    run_only: bool = False
+
+
+def run_record(outcome: SnapshotOutcome, rel: str) -> RunRecord:
+    return RunRecord(
+        tuple(outcome.accounts),
+        tuple(outcome.regions),
+        tuple(outcome.types),
+        len(outcome.succeeded) + len(outcome.failed),
+        len(outcome.failed),
+        outcome.resources,
+        rel,
+    )
 
 
 def commit_snapshot(
@@ -29,21 +51,34 @@ def commit_snapshot(
     result = diff(repo, rel, old, Revision(WORKTREE, "working tree", ""), rules=rules)
     failed = [f"{p.account}/{p.region}/{p.type} {f.describe()}" for p, f in outcome.failed]
     files = len(repo.tree_entries(WORKTREE, rel)) if initial else outcome.resources
-    message = commit_message(result.changes, files, failed, initial)
-    # A partial snapshot is committed even when nothing else changed: its failures are
-    # on record, so later reports and history know that part was not read then.
-    sha = repo.commit_paths(rel, message, allow_empty=bool(failed))
-    return CommitResult(sha, message, len(result.changes))
+    message = commit_message(result.changes, files, failed, initial, run_record(outcome, rel))
+    # Committed even when nothing changed (an empty commit): the run is on record, so
+    # history knows the state was seen then, and a day without a commit is a day the job
+    # did not run; a partial run's failures say which parts were not read.
+    before = repo.resolve("HEAD") if has_head else None
+    sha = repo.commit_paths(rel, message, allow_empty=True)
+    assert sha is not None  # allow_empty: always a commit
+    trees = repo.out("rev-parse", f"{before}^{{tree}}", f"{sha}^{{tree}}").split() if before else []
+    run_only = len(trees) == 2 and trees[0] == trees[1]
+    return CommitResult(sha, message, len(result.changes), run_only)
 
 
 def commit_message(
-    changes: list[Change], resources: int, failed: list[str], initial: bool, top: int = 20
+    changes: list[Change],
+    resources: int,
+    failed: list[str],
+    initial: bool,
+    run: RunRecord,
+    top: int = 20,
 ) -> str:
     """``git log`` alone reads as an audit trail: counts, then the most severe lines, then
-    the failed parts as the final paragraph, which :func:`rangediff.failed_parts` reads back.
+    the failed parts, which :func:`rangediff.failed_parts` reads back, then the run record
+    (one ``Driftaudit-Run:`` trailer) as the final paragraph, which
+    :func:`rangediff.recorded_run` reads back.
 
-    Every piece of resource data is put on its line with :func:`one_line`: a tag value
-    holding a line break cannot add a line, let alone a ``Driftaudit-Failed:`` trailer."""
+    Every piece of resource data is put on its line with :func:`one_line` and behind a
+    prefix: a tag value holding a line break cannot add a line, let alone a
+    ``Driftaudit-Failed:`` or ``Driftaudit-Run:`` trailer."""
     from driftaudit.render.report import summary
 
     s = summary(changes)
@@ -72,4 +107,5 @@ def commit_message(
         lines.append("")
         lines.append(FAILED_INTRO)
         lines.extend(f"{FAILED_TRAILER} {one_line(f)}" for f in failed)
+    lines += ["", run.trailer()]
     return "\n".join(lines).rstrip() + "\n"

@@ -16,6 +16,7 @@ from driftaudit.change.severity import Rules, classify
 from driftaudit.errors import ConfigError
 from driftaudit.gitrepo import WORKTREE, Entry, Repo
 from driftaudit.layout import parse_document, pathspecs, under
+from driftaudit.textsafe import one_line
 
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # git's well-known empty tree
 #: How ``snapshot --commit`` records failed parts (change/commit.py): a message starting with
@@ -34,6 +35,47 @@ NOT_FILES = {"120000": "is a symbolic link (git mode 120000)", "160000": "is a s
 _FAILED_LINE = re.compile(
     rf"{FAILED_TRAILER} ((?:{layout.ACCOUNT})/(?:{layout.REGION})/(?:{layout.TYPE}) \S.*)"
 )
+#: Every ``snapshot --commit`` records its run: the message's final paragraph is this one
+#: trailer line alone (see :class:`RunRecord`), so a run that changed nothing is an empty
+#: commit and still a sample. git reads it as a trailer: ``git log
+#: --format='%(trailers:key=Driftaudit-Run,valueonly)'``.
+RUN_TRAILER = "Driftaudit-Run:"
+_LIST = r"(?:{0})(?:,(?:{0}))*"
+_RUN_LINE = re.compile(
+    rf"{RUN_TRAILER} accounts=({_LIST.format(layout.ACCOUNT)})"
+    rf" regions=({_LIST.format(layout.REGION)}) types=({_LIST.format(layout.TYPE)})"
+    r" parts=(\d{1,9}) failed=(\d{1,9}) resources=(\d{1,12}) dir=(\S.*)"
+)
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """What one ``snapshot --commit`` run read, as its commit records it: the accounts,
+    regions and types of the run (the regions of every account together), how many
+    (account, region, type) parts it had, how many of them failed (named in the
+    ``Driftaudit-Failed:`` lines before it), how many resources it read, and the snapshot
+    directory it wrote, relative to the repository's root (``.`` for the root; several
+    directories may share a repository, and a run is a sample of its own only)."""
+
+    accounts: tuple[str, ...]
+    regions: tuple[str, ...]
+    types: tuple[str, ...]
+    parts: int
+    failed: int
+    resources: int
+    directory: str
+
+    def trailer(self) -> str:
+        return (
+            f"{RUN_TRAILER} accounts={','.join(self.accounts)} regions={','.join(self.regions)}"
+            f" types={','.join(self.types)} parts={self.parts} failed={self.failed}"
+            f" resources={self.resources} dir={one_line(self.directory)}"
+        )
+
+    def of(self, rel: str) -> bool:
+        """Whether this run wrote the snapshot directory ``rel`` (as :func:`open_repo` names
+        it)."""
+        return self.directory == one_line(rel)
 
 
 @dataclass
@@ -54,6 +96,8 @@ class DiffResult:
     failed_parts: list[str] = field(default_factory=list)
     #: Changes per UTC day of the range's commits (see :func:`daily`); filled on request.
     days: list[dict[str, Any]] = field(default_factory=list)
+    #: Spans of days in the range without a run (see :func:`days_without_run`).
+    days_without_run: list[dict[str, Any]] = field(default_factory=list)
 
 
 def diff(
@@ -159,11 +203,111 @@ def recorded_failures(message: str) -> list[str]:
     if not message.startswith(MESSAGE_HEAD):
         return []
     paragraphs = message.strip("\n").split("\n\n")
+    if len(paragraphs) > 2 and _run_paragraph(paragraphs[-1]) is not None:
+        paragraphs.pop()  # since runs are recorded, the failures come just before the run
     last = paragraphs[-1].split("\n")
     if len(paragraphs) < 2 or len(last) < 2 or last[0] not in FAILED_INTROS:
         return []
     matches = [_FAILED_LINE.fullmatch(line) for line in last[1:]]
     return [m.group(1) for m in matches if m] if all(matches) else []
+
+
+def recorded_run(message: str) -> RunRecord | None:
+    """The run a commit message records, read only in the form driftaudit writes: a
+    driftaudit snapshot commit whose final paragraph is one ``Driftaudit-Run:`` line of
+    exactly :meth:`RunRecord.trailer`'s form. Every line ``snapshot --commit`` writes from
+    data is on a line of its own behind a prefix (``[critical] ``, ``Driftaudit-Failed: ``),
+    so no tag value or AWS message can make or end that paragraph. Commits of earlier
+    versions record none (they made no commit for a run that changed nothing)."""
+    if not message.startswith(MESSAGE_HEAD):
+        return None
+    paragraphs = message.strip("\n").split("\n\n")
+    return _run_paragraph(paragraphs[-1]) if len(paragraphs) >= 2 else None
+
+
+def _run_paragraph(paragraph: str) -> RunRecord | None:
+    found = _RUN_LINE.fullmatch(paragraph)
+    if found is None:
+        return None
+    accounts, regions, types, parts, failed, resources, directory = found.groups()
+    return RunRecord(
+        tuple(accounts.split(",")),
+        tuple(regions.split(",")),
+        tuple(types.split(",")),
+        int(parts),
+        int(failed),
+        int(resources),
+        directory,
+    )
+
+
+@dataclass(frozen=True)
+class RangeCommit:
+    """A first-parent commit of a range: its first parent (EMPTY_TREE for a root commit),
+    the UTC day of its committer date, whether it changes a snapshot file of DIR against
+    that parent, and whether it is a run of DIR (see :func:`range_commits`)."""
+
+    sha: str
+    parent: str
+    day: dt.date
+    changes_files: bool
+    run: bool
+
+
+def range_commits(repo: Repo, rel: str, old: Revision, new: Revision) -> list[RangeCommit]:
+    """The first-parent commits of the range, oldest first (the working tree is HEAD's).
+
+    A commit is a run when it changes a snapshot file of DIR (whoever made it: it is a
+    sample), records a run of DIR (``Driftaudit-Run:``: an empty commit for a run that
+    changed nothing) or records failed parts (how earlier versions committed a partial run
+    that changed nothing). Any other commit (notes, baselines, another directory's run) is
+    not."""
+    if new.rev == WORKTREE:
+        if not repo.has_commits():
+            return []
+        end = repo.resolve("HEAD")
+    else:
+        end = new.rev
+    span = end if old.rev == EMPTY_TREE else f"{old.rev}..{end}"
+    # With --first-parent a merge is compared with its first parent, as diff() compares it.
+    touched = set(
+        repo.out("log", "--first-parent", "--format=%H", span, "--", *pathspecs(rel)).split()
+    )
+    out = []
+    raw = repo.out("log", "--first-parent", "--reverse", "-z", "--format=%H %ct %P%n%B", span)
+    for record in raw.split("\0"):
+        if not record.strip():
+            continue
+        header, _, body = record.strip("\n").partition("\n")
+        sha, stamp, *parents = header.split()
+        record_of_run = recorded_run(body)
+        changes_files = sha in touched
+        out.append(
+            RangeCommit(
+                sha,
+                parents[0] if parents else EMPTY_TREE,
+                dt.datetime.fromtimestamp(int(stamp), dt.timezone.utc).date(),
+                changes_files,
+                changes_files
+                or (record_of_run is not None and record_of_run.of(rel))
+                or bool(recorded_failures(body)),
+            )
+        )
+    return out
+
+
+def period_days(repo: Repo, old: Revision, commits: list[RangeCommit]) -> list[dt.date]:
+    """The UTC days a range covers: from the day after its old snapshot (so that days
+    without a run right after it show) or its first commit's day, whichever is earlier, to
+    its last commit's day. None without a commit in the range."""
+    if not commits:
+        return []
+    first, last = min(c.day for c in commits), max(c.day for c in commits)
+    if old.rev not in (EMPTY_TREE, WORKTREE):
+        stamp = int(repo.out("show", "-s", "--format=%ct", old.rev).strip())
+        after_old = dt.datetime.fromtimestamp(stamp, dt.timezone.utc).date() + dt.timedelta(1)
+        first = min(first, after_old)
+    return [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
 
 
 def daily(
@@ -174,42 +318,58 @@ def daily(
     types: tuple[str, ...] = (),
     rules: Rules | None = None,
 ) -> list[dict[str, Any]]:
-    """Changes per UTC day of the committer date, for every first-parent commit of the range
-    compared with its first parent; days without a commit count zero. A rule added one day
-    and removed the next counts on both days although the period's diff shows neither: the
-    chart shows what happened, the diff where it ended. The working tree has no date and is
-    left out."""
-    if new.rev == WORKTREE:
-        if not repo.has_commits():
-            return []
-        end = repo.resolve("HEAD")
-    else:
-        end = new.rev
-    span = end if old.rev == EMPTY_TREE else f"{old.rev}..{end}"
+    """Changes and runs per UTC day of the committer date (see :func:`period_days`), for
+    every first-parent commit of the range compared with its first parent. ``runs`` 0 is a
+    day no snapshot was recorded (nothing is known of it); ``runs`` 1 or more with
+    ``total`` 0 a quiet day. A rule added one day and removed the next counts on both days
+    although the period's diff shows neither: the chart shows what happened, the diff where
+    it ended. The working tree has no date and is left out."""
+    commits = range_commits(repo, rel, old, new)
     counts: dict[dt.date, Counter[str]] = {}
-    for line in repo.out(
-        "log", "--first-parent", "--reverse", "--format=%H %ct %P", span
-    ).splitlines():
-        sha, stamp, *parents = line.split()
-        parent = parents[0] if parents else EMPTY_TREE
-        result = diff(repo, rel, Revision(parent, "", ""), Revision(sha, "", ""), types, rules)
-        day = dt.datetime.fromtimestamp(int(stamp), dt.timezone.utc).date()
-        counts.setdefault(day, Counter()).update(c.severity for c in result.changes)
-    if not counts:
-        return []
-    first, last = min(counts), max(counts)
+    runs: Counter[dt.date] = Counter(c.day for c in commits if c.run)
+    for c in commits:
+        found = counts.setdefault(c.day, Counter())
+        if c.changes_files:  # a run record or another commit changes nothing to count
+            result = diff(
+                repo, rel, Revision(c.parent, "", ""), Revision(c.sha, "", ""), types, rules
+            )
+            found.update(change.severity for change in result.changes)
     out = []
-    for n in range((last - first).days + 1):
-        day = first + dt.timedelta(days=n)
+    for day in period_days(repo, old, commits):
         found = counts.get(day, Counter())
         out.append(
             {
                 "date": day.isoformat(),
                 "total": sum(found.values()),
                 "by_severity": {s: found[s] for s in reversed(SEVERITIES) if found[s]},
+                "runs": runs[day],
             }
         )
     return out
+
+
+def days_without_run(days: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The days of ``days`` (as :func:`daily` or :func:`run_days` give them) with no run,
+    consecutive ones joined: ``{"from": date, "to": date, "days": n}``."""
+    spans: list[dict[str, Any]] = []
+    for d in days:
+        if d["runs"]:
+            continue
+        day = dt.date.fromisoformat(d["date"])
+        if spans and dt.date.fromisoformat(spans[-1]["to"]) + dt.timedelta(1) == day:
+            spans[-1]["to"] = d["date"]
+            spans[-1]["days"] += 1
+        else:
+            spans.append({"from": d["date"], "to": d["date"], "days": 1})
+    return spans
+
+
+def run_days(repo: Repo, rel: str, old: Revision, new: Revision) -> list[dict[str, Any]]:
+    """Runs per UTC day of the range, as :func:`daily` counts them, without comparing any
+    commit (two ``git log``): what text reports need to name the days without a run."""
+    commits = range_commits(repo, rel, old, new)
+    runs = Counter(c.day for c in commits if c.run)
+    return [{"date": d.isoformat(), "runs": runs[d]} for d in period_days(repo, old, commits)]
 
 
 def resolve_range(
@@ -285,6 +445,10 @@ def diff_directory(
     rules = load_rules(config)
     old, new = resolve_range(repo, rel, revisions[0], revisions[1], since, default_last_commit)
     result = diff(repo, rel, old, new, types, rules)
-    if per_day:
-        result.days = daily(repo, rel, old, new, types, rules)
+    # Days without a run are named by every format (cheap: two git log); the changes of each
+    # day only for the chart (one diff per commit).
+    result.days = daily(repo, rel, old, new, types, rules) if per_day else []
+    result.days_without_run = days_without_run(
+        result.days if per_day else run_days(repo, rel, old, new)
+    )
     return result

@@ -142,13 +142,15 @@ def take_snapshot(
 
 @dataclass
 class Committed:
-    """What ``--commit`` did after a snapshot: the commit (None: nothing changed), its message,
-    and any warning about a git lock it recovered first."""
+    """What ``--commit`` did after a snapshot: the commit, its message, and any warning about
+    a git lock it recovered first. Every run is committed: ``run_only`` when nothing
+    changed and the (empty) commit only records the run."""
 
-    sha: str | None
+    sha: str
     message: str
     changes: int
     warning: str | None = None
+    run_only: bool = False
 
 
 def snapshot_and_commit(
@@ -164,8 +166,9 @@ def snapshot_and_commit(
 ) -> tuple[SnapshotOutcome, Committed | None]:
     """The snapshot job with ``--commit``, as the CLI and the demo both run it: collect and
     write every part into the prepared output (its lock held), then commit what succeeded
-    to the output's repository with the audit-trail message. No commit when nothing could
-    be written, or when the output has no repository."""
+    to the output's repository with the audit-trail message and the run record (an empty
+    commit when nothing changed). No commit when nothing could be written, or when the
+    output has no repository."""
     from driftaudit.change.commit import commit_snapshot
 
     outcome = take_snapshot(
@@ -177,7 +180,8 @@ def snapshot_and_commit(
     if warning:
         warn(warning)
     result = commit_snapshot(output.repo, output.rel, outcome)
-    return outcome, Committed(result.sha, result.message, result.changes, warning)
+    committed = Committed(result.sha, result.message, result.changes, warning, result.run_only)
+    return outcome, committed
 
 
 def stdout_document(outcome: SnapshotOutcome, fmt: str) -> bytes:

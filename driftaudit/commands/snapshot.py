@@ -185,13 +185,15 @@ def snapshot(
             err=True,
         )
     if committed is not None and not quiet:
-        if committed.sha:
+        if committed.run_only:
             click.echo(
-                f"driftaudit: committed {committed.sha[:12]}: {committed.message.splitlines()[0]}",
+                "driftaudit: no changes since the last snapshot; run recorded "
+                f"(commit {committed.sha[:12]})",
                 err=True,
             )
         else:
             click.echo(
-                "driftaudit: no changes since the last snapshot; nothing committed", err=True
+                f"driftaudit: committed {committed.sha[:12]}: {committed.message.splitlines()[0]}",
+                err=True,
             )
     sys.exit(outcome.exit_code)

@@ -22,6 +22,10 @@ COLORS = {
     "low": "#1565c0",
     "info": "#607d8b",
 }
+#: A day with a run and no change: a short mark on the axis. A day without a run: a pale,
+#: dashed column over the whole plot, so a gap never reads as a quiet day.
+QUIET = "#2e7d32"
+NO_RUN = 'fill="#f2f2f2" stroke="#9e9e9e" stroke-width="1" stroke-dasharray="3,2"'
 FONT = 'font-family="Arial,Helvetica,sans-serif"'
 MOST_SEVERE_FIRST = tuple(reversed(SEVERITIES))
 WIDTH = 720
@@ -59,13 +63,13 @@ def _open(width: int, height: int, uid: str, title: str, desc: str) -> list[str]
 
 
 def _legend(x: float, y: float, items: list[tuple[str, str, float]]) -> list[str]:
-    """Swatches with labels, left to right: (label, colour, opacity)."""
+    """Swatches with labels, left to right: (label, colour, opacity); a colour that is a
+    set of attributes (``fill="…" stroke="…"``) is used as it is."""
     out = []
     for label, color, opacity in items:
         alpha = "" if opacity == 1 else f' fill-opacity="{_n(opacity)}"'
-        out.append(
-            f'<rect x="{_n(x)}" y="{_n(y - 9)}" width="10" height="10" fill="{color}"{alpha}/>'
-        )
+        paint = color if "=" in color else f'fill="{color}"'
+        out.append(f'<rect x="{_n(x)}" y="{_n(y - 9)}" width="10" height="10" {paint}{alpha}/>')
         out.append(f'<text x="{_n(x + 14)}" y="{_n(y)}" fill="#333333">{_t(label)}</text>')
         x += 26 + 7 * len(label)
     return out
@@ -73,7 +77,11 @@ def _legend(x: float, y: float, items: list[tuple[str, str, float]]) -> list[str
 
 def day_chart(days: list[dict[str, object]], uid: str = "days") -> str:
     """Changes per day as bars stacked by severity (most severe at the bottom), with the
-    total above each bar, dates below, a grid with counts and a legend; "" without days."""
+    total above each bar, dates below, a grid with counts and a legend; "" without days.
+
+    Days with ``runs`` (see :func:`rangediff.daily`) tell a quiet day (a run, no change: a
+    short mark on the axis) from a day without a run (a pale dashed column: nothing is
+    known of it); days without ``runs`` (a template's own data) are drawn as before."""
     if not days:
         return ""
     left, right, top, plot_h = 44.0, 12.0, 18.0, 150.0
@@ -90,11 +98,7 @@ def day_chart(days: list[dict[str, object]], uid: str = "days") -> str:
     first, last = days[0]["date"], days[-1]["date"]
     total = sum(int(str(d["total"])) for d in days)
     present = [s for s in MOST_SEVERE_FIRST if any(s in _sev(d) for d in days)]
-    desc = "; ".join(
-        f"{d['date']}: "
-        + (", ".join(f"{c} {s}" for s, c in _sev(d).items()) if d["total"] else "no changes")
-        for d in days
-    )
+    desc = "; ".join(f"{d['date']}: {_day_text(d)}" for d in days)
     out = _open(
         WIDTH,
         height,
@@ -117,6 +121,16 @@ def day_chart(days: list[dict[str, object]], uid: str = "days") -> str:
         cx = left + slot * (i + 0.5)
         x = cx - bar / 2
         y = bottom
+        if d.get("runs") == 0:
+            out.append(
+                f'<rect x="{_n(x)}" y="{_n(top)}" width="{_n(bar)}" height="{_n(plot_h)}" '
+                f"{NO_RUN}><title>{_t(d['date'])}: no run</title></rect>"
+            )
+        elif not d["total"] and d.get("runs"):
+            out.append(
+                f'<rect x="{_n(x)}" y="{_n(bottom - 4)}" width="{_n(bar)}" height="4" '
+                f'fill="{QUIET}"><title>{_t(d["date"])}: ran, no changes</title></rect>'
+            )
         for severity, count in _sev(d).items():
             h = count * scale
             y -= h
@@ -139,10 +153,22 @@ def day_chart(days: list[dict[str, object]], uid: str = "days") -> str:
         f'<line x1="{_n(left)}" y1="{_n(bottom)}" x2="{_n(WIDTH - right)}" y2="{_n(bottom)}" '
         f'stroke="#888888" stroke-width="1"/>'
     )
-    items = [(s, COLORS[s], 1.0) for s in present] or [("no changes", "#e0e0e0", 1.0)]
-    out += _legend(left, bottom + 40, items)
+    items = [(s, COLORS[s], 1.0) for s in present]
+    if any(not d["total"] and d.get("runs") for d in days):
+        items.append(("ran, no changes", QUIET, 1.0))
+    if any(d.get("runs") == 0 for d in days):
+        items.append(("no run", NO_RUN, 1.0))
+    out += _legend(left, bottom + 40, items or [("no changes", "#e0e0e0", 1.0)])
     out.append("</svg>")
     return "\n".join(out)
+
+
+def _day_text(day: dict[str, object]) -> str:
+    if day.get("runs") == 0:
+        return "no run"
+    if not day["total"]:
+        return "no changes"
+    return ", ".join(f"{c} {s}" for s, c in _sev(day).items())
 
 
 def _sev(day: dict[str, object]) -> dict[str, int]:

@@ -52,6 +52,7 @@ def model(result: DiffResult) -> dict[str, Any]:
         "unreadable": list(result.unreadable),
         "failed_parts": list(result.failed_parts),
         "days": list(result.days),
+        "days_without_run": list(result.days_without_run),
     }
 
 

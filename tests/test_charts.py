@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from driftaudit.render.charts import COLORS, Bar, day_chart, timeline
+from driftaudit.change.rangediff import RunRecord
+from driftaudit.render.charts import COLORS, QUIET, Bar, day_chart, timeline
 from driftaudit.schemas import errors
 from tests.support.gitsnap import (
     commit_all,
@@ -76,6 +77,41 @@ def test_day_chart_stacks_severities_to_scale_with_labels_and_legend() -> None:
     assert "3" in texts and "1" in texts  # totals above the bars
     # The legend names the severities that occur, and only those.
     assert "critical" in texts and "info" in texts and "low" not in texts
+
+
+RUN_DAYS = [
+    {"date": "2026-11-01", "total": 1, "by_severity": {"critical": 1}, "runs": 1},
+    {"date": "2026-11-02", "total": 0, "by_severity": {}, "runs": 2},  # quiet
+    {"date": "2026-11-03", "total": 0, "by_severity": {}, "runs": 0},  # no run
+]
+
+
+def titled(root: ET.Element, text: str) -> list[ET.Element]:
+    return [
+        r
+        for r in root.iter(f"{SVG}rect")
+        if (t := r.find(f"{SVG}title")) is not None and (t.text or "").endswith(text)
+    ]
+
+
+def test_day_chart_marks_a_quiet_day_and_a_day_without_a_run_apart() -> None:
+    root = parse(day_chart(RUN_DAYS))
+    [quiet] = titled(root, "2026-11-02: ran, no changes")
+    [gap] = titled(root, "2026-11-03: no run")
+    # A short mark on the axis for the quiet day; a pale dashed column over the whole plot
+    # for the day nothing is known of: never the same mark, never a bar of changes.
+    assert quiet.get("fill") == QUIET and float(quiet.get("height", "0")) == 4
+    assert gap.get("stroke-dasharray") and gap.get("fill") not in (QUIET, *COLORS.values())
+    assert float(gap.get("height", "0")) == 150
+    texts = [t.text for t in root.iter(f"{SVG}text")]
+    assert {"critical", "ran, no changes", "no run"} <= set(texts)
+    desc = root.find(f"{SVG}desc")
+    assert desc is not None and desc.text == (
+        "2026-11-01: 1 critical; 2026-11-02: no changes; 2026-11-03: no run"
+    )
+    # Days without the runs field (a template's own data): no run marks at all.
+    plain = parse(day_chart([{k: v for k, v in d.items() if k != "runs"} for d in RUN_DAYS]))
+    assert titled(plain, "no run") == [] and titled(plain, "ran, no changes") == []
 
 
 def test_day_chart_is_the_same_bytes_for_the_same_days() -> None:
@@ -213,3 +249,66 @@ def test_text_and_worktree_diffs_have_no_chart(snaps: Path, capsys: Capsys) -> N
     assert code == 2 and "<svg" in out
     code, out, _ = run(capsys, "diff", "-C", str(snaps), "--format", "html")
     assert code == 0 and "<svg" not in out  # working tree against HEAD: no commit in range
+
+
+# --- runs: a quiet day is not a day without a run ---------------------------------------------
+
+
+def record(directory: str) -> str:
+    run = RunRecord(("123456789012",), ("us-east-1",), ("security_groups",), 1, 0, 1, directory)
+    return f"driftaudit snapshot: no changes\n\n{run.trailer()}\n"
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Day 1 a snapshot; day 2 a run that changed nothing; day 3 no run (a commit of notes
+    only); day 4 a run of another snapshot directory of the same repository; day 5 a change
+    (with another run the same day)."""
+    repo = init_repo(tmp_path_factory.mktemp("runs") / "repo")
+    snaps = repo / "snaps"
+    write(snaps, "security_groups", [security_group("sg-0a", "web", [HTTPS])])
+    commit_all(repo, "driftaudit snapshot: initial, 1 resources", "2026-11-01T06:00:00+00:00")
+    git(repo, "commit", "-q", "--allow-empty", "-m", record("snaps"), date="2026-11-02T06:00:00Z")
+    (repo / "notes.txt").write_text("not a run\n", encoding="utf-8")
+    commit_all(repo, "notes", "2026-11-03T06:00:00+00:00")
+    git(repo, "commit", "-q", "--allow-empty", "-m", record("other"), date="2026-11-04T06:00:00Z")
+    write(snaps, "security_groups", [security_group("sg-0a", "web", [HTTPS, WORLD_SSH])])
+    commit_all(repo, "driftaudit snapshot: 1 change(s)", "2026-11-05T06:00:00+00:00")
+    git(repo, "commit", "-q", "--allow-empty", "-m", record("snaps"), date="2026-11-05T18:00:00Z")
+    return snaps
+
+
+def test_days_count_runs_and_the_days_without_one(runs: Path, capsys: Capsys) -> None:
+    first = git(runs.parent, "rev-list", "--max-parents=0", "HEAD").strip()
+    data = report_json(capsys, runs, first, "HEAD")
+    assert [(d["date"], d["runs"], d["total"]) for d in data["days"]] == [
+        ("2026-11-02", 1, 0),  # quiet: a run, no change
+        ("2026-11-03", 0, 0),  # notes are not a run
+        ("2026-11-04", 0, 0),  # nor is another directory's run
+        ("2026-11-05", 2, 1),
+    ]
+    assert data["days_without_run"] == [{"from": "2026-11-03", "to": "2026-11-04", "days": 2}]
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown", "html"])
+def test_every_format_names_the_days_without_a_run(runs: Path, capsys: Capsys, fmt: str) -> None:
+    first = git(runs.parent, "rev-list", "--max-parents=0", "HEAD").strip()
+    code, out, _ = run(capsys, "report", "-C", str(runs), first, "HEAD", "--format", fmt)
+    assert code == 0
+    assert "Days without a snapshot run" in out and "2026-11-03 to 2026-11-04 (2 days)" in out
+    # A period with a run every day says nothing of it.
+    code, out, _ = run(capsys, "report", "-C", str(runs), "HEAD~1", "HEAD", "--format", fmt)
+    assert code == 0 and "Days without a snapshot run" not in out
+
+
+def test_run_records_leave_diff_ranges_and_since_as_they_were(runs: Path, capsys: Capsys) -> None:
+    first = git(runs.parent, "rev-list", "--max-parents=0", "HEAD").strip()
+    change = git(runs.parent, "rev-parse", "HEAD~1").strip()
+    # A range holding run records compares the same trees as one without them.
+    through_records = report_json(capsys, runs, first, "HEAD")
+    direct = report_json(capsys, runs, first, change)
+    assert through_records["changes"] == direct["changes"] and direct["changes"]
+    assert report_json(capsys, runs, first, "HEAD~4")["changes"] == []
+    # --since still starts at the last commit that changed a snapshot file.
+    since = report_json(capsys, runs, "--since", "2026-11-04T12:00:00Z")
+    assert since["from"]["rev"] == first and since["changes"] == direct["changes"]

@@ -187,10 +187,11 @@ def replay(directory: Path, fmt: str, endpoint: str, now: int, say: Say) -> str:
                 raise ConfigError(f"day {number}: the snapshot of the emulator failed")
             day = dt.datetime.fromtimestamp(when, dt.timezone.utc).strftime("%Y-%m-%d")
             say(f"day {number:2}  {day}  {what}")
-            if committed is not None and committed.sha:
+            if committed is not None:
                 first = first or committed.sha
                 head = committed.message.splitlines()[0]
-                say(f"               commit {committed.sha[:12]}  {head}")
+                recorded = "  (run recorded: a quiet day, not a gap)" if committed.run_only else ""
+                say(f"               commit {committed.sha[:12]}  {head}{recorded}")
     finally:
         output.lock.release()
     return first
@@ -253,7 +254,8 @@ def run_demo(directory: Path, fmt: str = "yaml", force: bool = False, say: Say =
     say("")
     say(
         f"wrote {report}: the whole period; its chart of changes per day shows day 5's "
-        "world-open SSH rule, which the period's diff no longer holds"
+        "world-open SSH rule, which the period's diff no longer holds, and day 9, a run "
+        "with no change"
     )
     say(f"wrote {history}: the three history answers above, as timelines")
     say("")

@@ -3,7 +3,8 @@
 The one thing the story is about: ``10.191.12.13``. An instance holds it (day 3), a /32 SSH
 rule is opened for it "for debugging" (day 4), the instance is terminated while the rule
 lingers (day 7), so whoever gets the address next may SSH into the admin hosts. Around it:
-a world-open SSH rule that appears and is reverted, and routine tag and instance churn.
+a world-open SSH rule that appears and is reverted, routine tag and instance churn, and a
+quiet day (day 9: nothing changes, and the snapshot records the run all the same).
 
 This module writes to AWS APIs, which driftaudit itself never does: it only ever talks to
 the demo's own emulator. :func:`story_clients` refuses any endpoint not on 127.0.0.1 and
@@ -226,13 +227,15 @@ def day8(f: Fleet) -> str:
     f.ec2.modify_instance_attribute(InstanceId=web2, InstanceType={"Value": "t3.large"})
     f.ec2.start_instances(InstanceIds=[web2])
     f.ec2.start_instances(InstanceIds=[f.instances["app-2"]])
-    return "routine: web-2 resized t3.small -> t3.large; app-2 started again"
+    f.ec2.terminate_instances(InstanceIds=[f.instances["app-1"]])
+    f.launch("app-4", "app", "app", "m5.large")
+    return (
+        "routine: web-2 resized t3.small -> t3.large; app-2 started again; app-1 replaced by app-4"
+    )
 
 
 def day9(f: Fleet) -> str:
-    f.ec2.terminate_instances(InstanceIds=[f.instances["app-1"]])
-    f.launch("app-4", "app", "app", "m5.large")
-    return "routine: app-1 replaced by app-4"
+    return "quiet: nothing changes; the snapshot records the run (an empty commit)"
 
 
 def day10(f: Fleet) -> str:

@@ -255,9 +255,15 @@ def test_demo_counts_per_day_match_its_commits(session: Session, capsys: Capsys)
     days = json.loads(out)["days"]
     # Each commit message counts its own changes (computed when it was committed).
     subjects = git(session.demo, "log", "--reverse", "--format=%s").splitlines()[1:]
-    counted = [int(re.search(r"(\d+) change", s).group(1)) for s in subjects]  # type: ignore[union-attr]
+    counted = [int((re.findall(r"(\d+) change", s) or [0])[0]) for s in subjects]
     assert [d["total"] for d in days] == counted
     assert days[3]["by_severity"] == {"critical": 1, "info": 1}  # day 5: SSH open to the world
+    # Day 9 is quiet: a run recorded in an empty commit, no change; every day had a run.
+    assert subjects[7] == "driftaudit snapshot: no changes" and days[7]["total"] == 0
+    assert [d["runs"] for d in days] == [1] * 9
+    assert json.loads(out)["days_without_run"] == []
+    assert git(session.demo, "diff", "--name-only", "HEAD~2", "HEAD~1") == ""
+    assert "(run recorded: a quiet day, not a gap)" in session.output("python3 -m venv")
 
 
 def test_the_commands_the_demo_lists_work_when_copied(session: Session, capsys: Capsys) -> None:

@@ -460,6 +460,13 @@ def test_nothing_changed_records_the_run_in_an_empty_commit(
     assert git(snaps, "status", "--porcelain") == ""
     # Every run carries its record, the first and those with changes too.
     assert recorded_run(log(snaps, "%B", "HEAD~1")) is not None
+    # Pushed and pulled like any commit: the clone holds the same record.
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", str(remote))
+    git(repo, "push", "-q", str(remote), "HEAD:refs/heads/main")
+    git(tmp_path, "clone", "-q", "--branch", "main", str(remote), "clone")
+    assert recorded_run(log(tmp_path / "clone", "%B")) == recorded_run(message)
+    assert log(tmp_path / "clone", "%H") == run_commit
 
 
 def test_commit_honours_git_dates(

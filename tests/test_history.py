@@ -241,13 +241,27 @@ def test_ip_timeline_ends_when_the_instance_is_terminated(story: Story, capsys: 
 
 def test_ip_at_a_time_gives_the_snapshot_in_effect(story: Story, capsys: Capsys) -> None:
     result = story.query(capsys, "ip", ADDRESS, "--at", "2026-11-03T18:00:00Z")
-    assert result["sample"] == {"time": day(3), "commit": story.commits[2], "next": day(4)}
+    assert result["sample"] == {
+        "time": day(3),
+        "commit": story.commits[2],
+        "next": day(4),
+        "warning": None,  # 18 hours after a snapshot, when they are a day apart
+    }
     assert {h["id"] for h in result["holders"]} == {"i-0story", "eni-0story", "eipalloc-0story"}
     after = story.query(capsys, "ip", ADDRESS, "--at", "2026-11-05")
     assert after["sample"]["time"] == day(5)
     assert after["holders"] == []
     last = story.query(capsys, "ip", "10.0.0.5", "--at", "2030-01-01")
-    assert last["sample"] == {"time": day(7), "commit": story.commits[6], "next": None}
+    assert {k: v for k, v in last["sample"].items() if k != "warning"} == {
+        "time": day(7),
+        "commit": story.commits[6],
+        "next": None,
+    }
+    # Years after the last snapshot: the answer says how old the snapshot in effect is.
+    assert last["sample"]["warning"].startswith(
+        f"the snapshot in effect at 2030-01-01T00:00:00Z is from {day(7)}, 1151 days earlier, "
+        "while snapshots are usually 1 day apart"
+    )
     assert {h["id"] for h in last["holders"]} == {"i-0other", "eni-0other"}
 
 
@@ -291,6 +305,7 @@ def test_rules_allowing_an_address_with_windows_and_commits(story: Story, capsys
         "name": "admin",
         "account": ACCOUNT,
         "region": REGION,
+        "vpc": "vpc-0a1b2c3d",
     }
 
 

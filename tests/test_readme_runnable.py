@@ -144,7 +144,11 @@ def test_every_runnable_command_exits_as_documented(session: Session) -> None:
 
 def test_readme_questions_on_the_demo_get_the_story_answers(session: Session) -> None:
     seven_days_ago = session.output("driftaudit history ip 10.191.12.13 --at")
-    assert re.search(rf"^{STORY_IP}  instance i-\w+  private {STORY_IP}", seven_days_ago, re.M)
+    assert re.search(
+        rf"^{STORY_IP}  instance i-\w+ \(debug-1\)  primary private {STORY_IP}",
+        seven_days_ago,
+        re.M,
+    )
     rules = session.output("driftaudit history rule --source 10.191.12.13 -C ~/driftaudit-demo")
     assert "ingress tcp/22 from 10.191.12.13/32" in rules
     assert "tcp/22 from 0.0.0.0/0" in rules  # the world-open rule, with its short window
@@ -183,7 +187,9 @@ def test_demo_prints_the_story_commands_in_order_with_their_answers(session: Ses
     assert ran[0] == f"driftaudit diff -C {demo} --since '1 day ago'"
     assert ran[1] == f"driftaudit check -C {demo} --baseline {demo}/baselines/demo.yaml"
     # The answers: who held the address, the lingering rule, the exposure, the drift.
-    assert re.search(rf"{STORY_IP}  instance i-\w+  private {STORY_IP} via eni-\w+", out)
+    assert re.search(
+        rf"{STORY_IP}  instance i-\w+ \(debug-1\)  primary private {STORY_IP} via eni-\w+", out
+    )
     assert "ingress tcp/22 from 10.191.12.13/32 [sgr-" in out and '"for debugging"' in out
     assert f"{STORY_IP} port 22: allowed in by a rule while held by none of our resources" in out
     assert 'policy ssh-from-office-only: ingress tcp/22 from 10.191.12.13/32 "for debugging"' in out

@@ -46,6 +46,44 @@ def common(f: F) -> F:
     return snapshot_dir(f)
 
 
+def _matching(what: str, pattern: str) -> Callable[[click.Context, click.Parameter, Any], Any]:
+    """A callback refusing a value that does not match the layout's ``pattern`` (its name)."""
+
+    def check(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+        import re
+
+        from driftaudit import layout
+
+        if value is not None and not re.fullmatch(getattr(layout, pattern), value):
+            raise click.BadParameter(f"{value!r} is not {what}")
+        return value
+
+    return check
+
+
+def scope_options(f: F) -> F:
+
+    f = click.option(
+        "--vpc",
+        metavar="VPC",
+        type=NON_EMPTY,
+        help="Only this VPC: rules of its groups; holders that make the address ours there "
+        "(held in it, or in a VPC connected to it, for a private address).",
+    )(f)
+    f = click.option(
+        "--region",
+        metavar="REGION",
+        callback=_matching("a region (us-east-1)", "REGION"),
+        help="Only this region.",
+    )(f)
+    return click.option(
+        "--account",
+        metavar="ACCOUNT",
+        callback=_matching("an account id (12 digits)", "ACCOUNT"),
+        help="Only this account (12 digits).",
+    )(f)
+
+
 def port_option(f: F) -> F:
     return click.option(
         "--port",
@@ -70,6 +108,12 @@ def run(
     from driftaudit.times import parse_when
 
     when = parse_when(at) if at else None
+    if any(k in kwargs for k in ("account", "region", "vpc")):
+        from driftaudit.history.queries import Filters
+
+        kwargs["filters"] = Filters(
+            kwargs.pop("account", None), kwargs.pop("region", None), kwargs.pop("vpc", None)
+        )
     try:
         index = open_index(directory)
     except sqlite3.Error as e:  # the index is rebuilt when damaged; this is the disk failing
@@ -97,6 +141,9 @@ def run(
         result = query(index, at=when, **kwargs)
     finally:
         index.close()
+    warning = (result.get("sample") or {}).get("warning")
+    if warning:
+        click.echo(f"driftaudit: warning: {warning}", err=True)
     if fmt == "json":
         body = json.dumps(result, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     elif fmt == "html":
@@ -126,22 +173,47 @@ def history() -> None:
         "\b\nExamples:\n  driftaudit history ip 10.191.12.13 -C snapshots\n"
         "  driftaudit history ip 10.191.12.13 --at '7 days ago' -C snapshots\n"
         "  driftaudit history ip 2001:db8::10 --format json -C snapshots\n"
-        "  driftaudit history ip 10.191.12.13 --format html -o ip.html -C snapshots\n\n" + TIMES
+        "  driftaudit history ip 10.191.12.13 --format html -o ip.html -C snapshots\n"
+        "  driftaudit history ip 10.191.12.99 --vpc vpc-0a1b2c3d --account 123456789012 "
+        "--region us-east-1 -C snapshots\n\n" + TIMES
     ),
 )
 @click.argument("address")
+@scope_options
 @common
-def ip(address: str, directory: Path, fmt: str, output: Path | None, at: str | None) -> None:
+def ip(
+    address: str,
+    account: str | None,
+    region: str | None,
+    vpc: str | None,
+    directory: Path,
+    fmt: str,
+    output: Path | None,
+    at: str | None,
+) -> None:
     """Which of our resources held ADDRESS: instance, network interface, elastic IP, NAT
-    gateway, load balancer. Without --at, the whole timeline of holders.
+    gateway, load balancer, each with its account, region, VPC, Name and what the address
+    is to it. Without --at, the whole timeline of holders.
 
     An interface attached to an instance that is terminated or absent from the same snapshot
-    counts as released."""
+    counts as released. A private address is ours only in its network: --vpc keeps the
+    holders that make it ours in that VPC."""
     from driftaudit.history.queries import ip_history, parse_address
     from driftaudit.history.text import ip_text
 
     parse_address(address)  # a typo fails before any index work
-    run(directory, fmt, output, at, ip_history, ip_text, address_text=address)
+    run(
+        directory,
+        fmt,
+        output,
+        at,
+        ip_history,
+        ip_text,
+        address_text=address,
+        account=account,
+        region=region,
+        vpc=vpc,
+    )
 
 
 @history.command(
@@ -149,7 +221,9 @@ def ip(address: str, directory: Path, fmt: str, output: Path | None, at: str | N
     epilog=(
         "\b\nExamples:\n  driftaudit history rule --source 10.191.12.13 -C snapshots\n"
         "  driftaudit history rule --group sg-0a1b2c3d --port 22 -C snapshots\n"
-        "  driftaudit history rule --source 10.0.0.0/8 --direction any --format json\n\n" + TIMES
+        "  driftaudit history rule --source 10.0.0.0/8 --direction any --format json\n"
+        "  driftaudit history rule --source 10.191.12.40 --account 123456789012 --vpc "
+        "vpc-0a1b2c3d -C snapshots\n\n" + TIMES
     ),
 )
 @click.option(
@@ -159,8 +233,9 @@ def ip(address: str, directory: Path, fmt: str, output: Path | None, at: str | N
     "--source",
     metavar="CIDR_OR_IP",
     type=NON_EMPTY,
-    help="Only rules allowing all of it (a 10.191.12.0/24 rule allows 10.191.12.13); "
-    "a group or prefix list id matches exactly.",
+    help="Only rules allowing all of it (a 10.191.12.0/24 rule allows 10.191.12.13), "
+    "directly, through a prefix list entry, or (an address) through a group one of whose "
+    "members held it; a group or prefix list id matches exactly.",
 )
 @port_option
 @click.option(
@@ -170,19 +245,24 @@ def ip(address: str, directory: Path, fmt: str, output: Path | None, at: str | N
     show_default=True,
     help="Rule direction.",
 )
+@scope_options
 @common
 def rule(
     group: str | None,
     source: str | None,
     port: int | None,
     direction: str,
+    account: str | None,
+    region: str | None,
+    vpc: str | None,
     directory: Path,
     fmt: str,
     output: Path | None,
     at: str | None,
 ) -> None:
     """Every security-group rule matching the filters, with the windows during which it
-    existed and the commits that added and removed it."""
+    existed (and let the source in), the commits that added and removed it, and the
+    members of its group then (with what their subnets' network ACLs said)."""
     from driftaudit.history.queries import parse_source, rule_history
     from driftaudit.history.text import rule_text
 
@@ -200,6 +280,9 @@ def rule(
         source=source,
         port=port,
         direction=direction,
+        account=account,
+        region=region,
+        vpc=vpc,
     )
 
 
@@ -207,23 +290,36 @@ def rule(
     short_help="When ADDRESS was let in while none of our resources held it.",
     epilog=(
         "\b\nExamples:\n  driftaudit history exposure 10.191.12.13 -C snapshots\n"
-        "  driftaudit history exposure 10.191.12.13 --port 443 --format json -C snapshots\n\n"
-        + TIMES
+        "  driftaudit history exposure 10.191.12.13 --port 443 --format json -C snapshots\n"
+        "  driftaudit history exposure 8.8.8.8 --port 22 --no-world --account 123456789012 "
+        "--region us-east-1 --vpc vpc-0a1b2c3d -C snapshots\n\n" + TIMES
     ),
 )
 @click.argument("address")
 @port_option
+@click.option(
+    "--no-world",
+    "no_world",
+    is_flag=True,
+    help="Leave out rules open to the world (0.0.0.0/0, ::/0): every address is let in by them.",
+)
+@scope_options
 @common
 def exposure(
     address: str,
     port: int | None,
+    no_world: bool,
+    account: str | None,
+    region: str | None,
+    vpc: str | None,
     directory: Path,
     fmt: str,
     output: Path | None,
     at: str | None,
 ) -> None:
     """The windows during which some ingress rule allowed traffic from ADDRESS (on --port)
-    while ADDRESS belonged to none of our resources."""
+    while ADDRESS belonged to none of our resources in the rule's network and the network
+    ACLs let it reach a member of the rule's group, most specific sources first."""
     from driftaudit.history.queries import exposure as exposure_query
     from driftaudit.history.queries import parse_address
     from driftaudit.history.text import exposure_text
@@ -239,4 +335,8 @@ def exposure(
         exposure_text,
         address_text=address,
         port=port,
+        world=not no_world,
+        account=account,
+        region=region,
+        vpc=vpc,
     )

@@ -1,6 +1,7 @@
 """The snapshot history as git holds it, read in one pass: one ``git log --raw`` over the
-first-parent chain for the changed files, one ``git cat-file --batch`` for their contents.
-Never a checkout per commit."""
+first-parent chain for the changed files, one ``git log`` of the chain's messages for the
+runs recorded without a change, one ``git cat-file --batch`` for the files' contents. Never a
+checkout per commit."""
 
 from __future__ import annotations
 
@@ -24,11 +25,45 @@ class Commit:
     #: path -> git mode of a new entry that is not a regular file (120000 a symbolic link,
     #: 160000 a submodule): never read as a document.
     special: dict[str, str] = field(default_factory=dict)
+    #: The commit records a run of ``snapshot --commit`` for this directory (a run that
+    #: changed nothing is an empty commit): the state was seen then, unchanged.
+    run: bool = False
 
 
-def snapshot_commits(repo: Repo, span: str, paths: Sequence[str]) -> list[Commit]:
-    """Commits of ``span`` (``HEAD`` or ``OLD..HEAD``) along the first-parent chain that
-    change a file under ``paths``, oldest first."""
+def snapshot_commits(repo: Repo, span: str, paths: Sequence[str], rel: str) -> list[Commit]:
+    """The samples of ``span`` (``HEAD`` or ``OLD..HEAD``), oldest first: the commits of the
+    first-parent chain that change a file under ``paths``, or record a run of the snapshot
+    directory ``rel`` (``Driftaudit-Run:``, or the failed parts of a partial run, read only in
+    the form ``snapshot --commit`` writes them: see driftaudit.change.rangediff)."""
+    changing = {c.sha: c for c in _changing(repo, span, paths)}
+    raw = repo.git("log", "--first-parent", "--reverse", "-z", "--format=%H %ct%n%B", span).stdout
+    commits = []
+    for record in raw.split(b"\0"):
+        header, _, body = record.strip(b"\n").partition(b"\n")
+        if not header:
+            continue
+        sha, ctime = header.decode().split()
+        commit = changing.get(sha)
+        run = b"Driftaudit-" in body and _records_run(body.decode("utf-8", "replace"), rel)
+        if commit is None and not run:
+            continue
+        commit = commit or Commit(sha, int(ctime))
+        commit.run = run
+        commits.append(commit)
+    return commits
+
+
+def _records_run(message: str, rel: str) -> bool:
+    # Imported only for messages that may record a run: queries stay quick to start.
+    from driftaudit.change.rangediff import recorded_failures, recorded_run
+
+    record = recorded_run(message)
+    return (record is not None and record.of(rel)) or bool(recorded_failures(message))
+
+
+def _changing(repo: Repo, span: str, paths: Sequence[str]) -> list[Commit]:
+    """Commits of ``span`` along the first-parent chain that change a file under ``paths``,
+    with those changes, oldest first."""
     raw = repo.git(
         "log",
         "--first-parent",

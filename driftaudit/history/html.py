@@ -19,6 +19,7 @@ from driftaudit.rule import quote
 HOLDER = "#1565c0"
 RULE = COLORS["high"]
 EXPOSED = COLORS["critical"]
+STOPPED = "#9e9e9e"  # let in by a group, stopped by network ACLs: not an exposure
 TEXT = {"ip": ip_text, "rule": rule_text, "exposure": exposure_text}
 
 
@@ -48,6 +49,11 @@ def _rule_label(window: dict[str, Any]) -> str:
     group, rule = window["group"], window["rule"]
     name = f" ({group['name']})" if group["name"] else ""
     note = f" {quote(rule['Description'])}" if rule.get("Description") else ""
+    via = window.get("via")
+    if via and via["kind"] == "prefix_list":
+        note += f"  via {via['list']} entry {via['entry']}"
+    elif via:
+        note += f"  via {via['group']['id']}: held by {via['holder']['id']}"
     return f"rule  {group['id']}{name}  {describe_rule(rule)}{note}"
 
 
@@ -57,9 +63,12 @@ def bars(result: dict[str, Any]) -> list[Bar]:
     if command == "ip":
         return [
             _bar(
-                f"{KIND.get(h['type'], h['type'])} {h['id']}  {h['scope']} {h['address']}"
+                f"{KIND.get(h['type'], h['type'])} {h['id']}"
+                + (f" ({h['name']})" if h["name"] else "")
+                + f"  {h['kind']} {h['address']}"
                 + (f" via {h['via']}" if h["via"] else "")
-                + f"  {h['account']}/{h['region']}",
+                + f"  {h['account']}/{h['region']}"
+                + (f" {h['vpc']}" if h["vpc"] else ""),
                 HOLDER,
                 h,
             )
@@ -80,6 +89,9 @@ def bars(result: dict[str, Any]) -> list[Bar]:
             if key not in seen:
                 seen.add(key)
                 out.append(_bar(label, RULE, rule))
+    for n, window in enumerate(result["stopped"], 1):
+        label = f"not an exposure {n}: let in, but every target's network ACL denied it"
+        out.append(_bar(label, STOPPED, window))
     return out
 
 
@@ -89,11 +101,13 @@ def command_line(result: dict[str, Any]) -> str:
     parts = ["driftaudit history", result["command"]]
     if result["command"] in ("ip", "exposure"):
         parts.append(q["address"])
-    for option in ("group", "source", "port"):
+    for option in ("group", "source", "port", "account", "region", "vpc"):
         if q.get(option) is not None:
             parts.append(f"--{option} {q[option]}")
     if result["command"] == "rule" and q["direction"] != "ingress":
         parts.append(f"--direction {q['direction']}")
+    if result["command"] == "exposure" and not q["world"]:
+        parts.append("--no-world")
     if q.get("at"):
         parts.append(f"--at {q['at']}")
     return " ".join(parts)

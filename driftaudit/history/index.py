@@ -1,10 +1,20 @@
-"""The history index: when each address was held and each rule existed, as intervals of
-samples, in ``DIR/.driftaudit/history.sqlite`` (git-ignored).
+"""The history index: when each address was held (and in which VPC, by what), each rule
+existed, each instance or interface was in each security group, each prefix list held each
+entry, each two VPCs were connected and each network ACL said what, as intervals of samples,
+in ``DIR/.driftaudit/history.sqlite`` (git-ignored).
 
 A sample is a commit of the first-parent chain of HEAD that changes a snapshot file (a merge
-is diffed against its first parent, so what it merges in counts at the merge). Intervals are
-inclusive ranges of sample numbers ``[from_seq, to_seq]``, ``to_seq`` NULL while still open
-at the last sample, so every query is SQL over two small tables.
+is diffed against its first parent, so what it merges in counts at the merge) or records a
+run of ``snapshot --commit`` for this directory (a run that changed nothing is an empty
+commit: the state was seen then, unchanged). Intervals are inclusive ranges of sample numbers
+``[from_seq, to_seq]``, ``to_seq`` NULL while still open at the last sample, so every query is
+SQL over a few small tables.
+
+Each table is derived from one resource's document at a time (its "owner": the holder, the
+group, the list, the ACL) except ``links``, whose owner is the peering connection or transit
+gateway that route tables of several VPCs go through. A row's identity columns are what it
+says (a change closes the row and opens another); its attribute columns only describe it
+(a renamed holder keeps its window; the row shows the latest name).
 
 The index is derived data, never trusted: it is updated incrementally when the commit it was
 built at is still on HEAD's first-parent chain (a new commit costs only the files it
@@ -18,12 +28,13 @@ import json
 import os
 import sqlite3
 import stat
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from driftaudit import layout
+from driftaudit.collect.collectors import REGISTRY
 from driftaudit.errors import DriftauditError
 from driftaudit.gitrepo import GitError, Repo, open_repo
 from driftaudit.history.gitlog import Commit, snapshot_commits, stream_blobs
@@ -36,46 +47,244 @@ from driftaudit.history.holders import (
     released,
 )
 from driftaudit.history.rules import span, to_blob
+from driftaudit.network import (
+    LOCATED_ELSEWHERE,
+    acl_entries,
+    acl_subnets,
+    holding_vpc,
+    memberships,
+    prefix_entries,
+    resource_vpc,
+    route_targets,
+)
 from driftaudit.rule import rules_of
 
-SCHEMA_VERSION = "1"
-TRACKED = (*HOLDER_TYPES, "security_groups")
+SCHEMA_VERSION = "2"
+#: The types read for history; the others are never read. managed_prefix_lists only when
+#: the registry has it.
+TRACKED = tuple(
+    t
+    for t in (
+        *HOLDER_TYPES,
+        "security_groups",
+        "route_tables",
+        "network_acls",
+        "managed_prefix_lists",
+    )
+    if t in REGISTRY
+)
+#: Whose VPC an elastic IP is located by (network.holding_vpc).
+LOCATING = frozenset({"instances", "network_interfaces"})
 INDEX_DIR = ".driftaudit"
 INDEX_FILE = "history.sqlite"
 
-SCHEMA = """
-CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE samples(seq INTEGER PRIMARY KEY, sha TEXT NOT NULL, time INTEGER NOT NULL);
-CREATE TABLE resources(
-  type TEXT NOT NULL, account TEXT NOT NULL, region TEXT NOT NULL, rid TEXT NOT NULL,
-  path TEXT NOT NULL, alive INTEGER NOT NULL, attached TEXT, facts TEXT,
-  PRIMARY KEY (type, account, region, rid)) WITHOUT ROWID;
-CREATE TABLE held(
-  id INTEGER PRIMARY KEY, type TEXT NOT NULL, account TEXT NOT NULL, region TEXT NOT NULL,
-  rid TEXT NOT NULL, address TEXT NOT NULL, scope TEXT NOT NULL, via TEXT NOT NULL,
-  family INTEGER NOT NULL, lo BLOB NOT NULL, hi BLOB NOT NULL, is_range INTEGER NOT NULL,
-  from_seq INTEGER NOT NULL, to_seq INTEGER);
-CREATE INDEX held_point ON held(family, lo) WHERE is_range = 0;
-CREATE INDEX held_range ON held(family, lo, hi) WHERE is_range = 1;
-CREATE INDEX held_open ON held(to_seq) WHERE to_seq IS NULL;
-CREATE TABLE rules(
-  id INTEGER PRIMARY KEY, account TEXT NOT NULL, region TEXT NOT NULL,
-  group_id TEXT NOT NULL, group_name TEXT NOT NULL, direction TEXT NOT NULL,
-  protocol TEXT NOT NULL, from_port INTEGER, to_port INTEGER, source_type TEXT NOT NULL,
-  source TEXT NOT NULL, description TEXT, rule_id TEXT, family INTEGER, lo BLOB, hi BLOB,
-  from_seq INTEGER NOT NULL, to_seq INTEGER);
-CREATE INDEX rules_span ON rules(family, lo, hi);
-CREATE INDEX rules_group ON rules(group_id);
-CREATE INDEX rules_open ON rules(to_seq) WHERE to_seq IS NULL;
-CREATE TABLE problems(path TEXT NOT NULL, sha TEXT NOT NULL, message TEXT NOT NULL);
-"""
-
 Key = tuple[str, str, str, str]  # (type, account, region, resource id)
-#: (Direction, Protocol, FromPort, ToPort, SourceType, Source): what a rule allows.
-RuleKey = tuple[str, str, Any, Any, str, str]
-HELD_TO, RULE_TO = 13, 17  # position of to_seq in a held / rules row
+Row = tuple[Any, ...]
 #: Unreadable files named on stderr by an update (all are counted, and kept in the index).
 MAX_SHOWN_PROBLEMS = 20
+
+# --- the interval tables ---------------------------------------------------------------------
+
+_INTEGER = frozenset(
+    {"id", "from_port", "to_port", "egress", "number", "family", "is_range", "from_seq", "to_seq"}
+)
+
+
+@dataclass(frozen=True)
+class Table:
+    """One interval table: ``owner`` columns name the document (or link) the rows come from,
+    ``identity`` what a row says, ``attrs`` what describes it. ``span``: the identity column
+    holding an address or CIDR, stored again as an integer range (``family``, ``lo``, ``hi``)
+    so containment is a range query; ``ranges``: also an ``is_range`` column (a delegated
+    prefix, not one address)."""
+
+    name: str
+    owner: tuple[str, ...]
+    identity: tuple[str, ...]
+    attrs: tuple[str, ...] = ()
+    span: str | None = None
+    ranges: bool = False
+    #: (name, what it is on): ``("group", "(group_id)")``.
+    indexes: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def extra(self) -> tuple[str, ...]:
+        if self.span is None:
+            return ()
+        return ("family", "lo", "hi", *(("is_range",) if self.ranges else ()))
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return ("id", *self.owner, *self.identity, *self.attrs, *self.extra, "from_seq", "to_seq")
+
+    @property
+    def sql(self) -> str:
+        def column(name: str) -> str:
+            kind = "INTEGER" if name in _INTEGER else "BLOB" if name in ("lo", "hi") else "TEXT"
+            key = " PRIMARY KEY" if name == "id" else " NOT NULL" if name == "from_seq" else ""
+            return f"{name} {kind}{key}"
+
+        create = f"CREATE TABLE {self.name}({', '.join(column(c) for c in self.columns)});"
+        return "\n".join(
+            [
+                create,
+                f"CREATE INDEX {self.name}_open ON {self.name}(to_seq) WHERE to_seq IS NULL;",
+                *(f"CREATE INDEX {self.name}_{n} ON {self.name}{on};" for n, on in self.indexes),
+            ]
+        )
+
+
+HELD = Table(
+    "held",
+    ("type", "account", "region", "rid"),
+    ("address", "scope", "via", "kind"),
+    ("vpc", "name"),
+    span="address",
+    ranges=True,
+    indexes=(
+        ("point", "(family, lo) WHERE is_range = 0"),
+        ("range", "(family, lo, hi) WHERE is_range = 1"),
+        ("owner", "(rid)"),
+    ),
+)
+RULES = Table(
+    "rules",
+    ("account", "region", "group_id"),
+    ("direction", "protocol", "from_port", "to_port", "source_type", "source"),
+    ("group_name", "vpc", "description", "rule_id"),
+    span="source",
+    indexes=(("span", "(family, lo, hi)"), ("group", "(group_id)"), ("source", "(source)")),
+)
+#: Each security group's lifetime, with its VPC and last name (a group without rules too).
+GROUPS = Table(
+    "groups",
+    ("account", "region", "group_id"),
+    ("vpc",),
+    ("name",),
+    indexes=(("id", "(group_id)"),),
+)
+MEMBERS = Table(
+    "members",
+    ("type", "account", "region", "rid"),
+    ("group_id", "via", "subnet", "vpc"),
+    ("name",),
+    indexes=(("group", "(group_id)"), ("owner", "(rid)")),
+)
+ENTRIES = Table(
+    "entries",
+    ("account", "region", "list_id"),
+    ("cidr",),
+    ("list_name", "description"),
+    span="cidr",
+    indexes=(("span", "(family, lo, hi)"), ("list", "(list_id)")),
+)
+LINKS = Table("links", ("through",), ("vpc", "other"), indexes=(("vpc", "(vpc)"),))
+ACL_SUBNETS = Table(
+    "acl_subnets",
+    ("account", "region", "acl_id"),
+    ("subnet",),
+    ("vpc",),
+    indexes=(("subnet", "(subnet)"),),
+)
+ACL_ENTRIES = Table(
+    "acl_entries",
+    ("account", "region", "acl_id"),
+    ("egress", "number", "action", "protocol", "from_port", "to_port", "cidr"),
+    indexes=(("acl", "(acl_id)"),),
+)
+TABLES = (HELD, RULES, GROUPS, MEMBERS, ENTRIES, LINKS, ACL_SUBNETS, ACL_ENTRIES)
+
+SCHEMA = "\n".join(
+    [
+        "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);",
+        "CREATE TABLE samples(seq INTEGER PRIMARY KEY, sha TEXT NOT NULL, "
+        "time INTEGER NOT NULL, run INTEGER NOT NULL);",
+        # The current state of every tracked resource, for incremental updates: what depends
+        # on an instance (facts) is re-derived when the instance goes or comes back.
+        "CREATE TABLE resources(type TEXT NOT NULL, account TEXT NOT NULL, region TEXT NOT NULL,"
+        " rid TEXT NOT NULL, path TEXT NOT NULL, alive INTEGER NOT NULL, attached TEXT,"
+        " vpc TEXT NOT NULL, facts TEXT, PRIMARY KEY (type, account, region, rid)) WITHOUT ROWID;",
+        "CREATE TABLE problems(path TEXT NOT NULL, sha TEXT NOT NULL, message TEXT NOT NULL);",
+        *(t.sql for t in TABLES),
+    ]
+)
+
+
+class _Tracker:
+    """The open rows of one table while commits are applied: identity -> row id per owner;
+    new rows, closed rows and changed attributes written back in one go."""
+
+    def __init__(self, table: Table) -> None:
+        self.table = table
+        self.open: dict[Row, dict[Row, int]] = {}
+        self.attrs: dict[int, Row] = {}
+        self.new: dict[int, list[Any]] = {}
+        self.closed: list[tuple[int, int]] = []
+        self.changed: set[int] = set()
+        o, i = len(table.owner), len(table.identity)
+        self._ident = slice(1 + o, 1 + o + i)
+        self._attrs = slice(1 + o + i, 1 + o + i + len(table.attrs))
+
+    def load(self, db: sqlite3.Connection) -> None:
+        t = self.table
+        columns = ", ".join(("id", *t.owner, *t.identity, *t.attrs))
+        for row in db.execute(f"SELECT {columns} FROM {t.name} WHERE to_seq IS NULL"):  # noqa: S608
+            owner = tuple(row[1 : 1 + len(t.owner)])
+            self.open.setdefault(owner, {})[tuple(row[self._ident])] = row[0]
+            self.attrs[row[0]] = tuple(row[self._attrs])
+
+    def sync(
+        self, owner: Row, wanted: Mapping[Row, Row], seq: int, next_id: Callable[[], int]
+    ) -> None:
+        """Make the owner's open rows exactly ``wanted`` (identity -> attributes) at ``seq``."""
+        current = self.open.setdefault(owner, {})
+        for identity in [k for k in current if k not in wanted]:
+            row_id = current.pop(identity)
+            # Last seen at the previous sample: the change happened between the two.
+            if row_id in self.new:
+                self.new[row_id][-1] = seq - 1
+            else:
+                self.closed.append((seq - 1, row_id))
+        for identity, attrs in wanted.items():
+            known = current.get(identity)
+            if known is not None:
+                if known in self.new:
+                    self.new[known][self._attrs] = attrs
+                elif self.attrs.get(known) != attrs:
+                    self.attrs[known] = attrs
+                    self.changed.add(known)
+                continue
+            row_id = next_id()
+            self.new[row_id] = [row_id, *owner, *identity, *attrs, *self._span(identity), seq, None]
+            current[identity] = row_id
+        if not current:
+            self.open.pop(owner, None)
+
+    def _span(self, identity: Row) -> list[Any]:
+        t = self.table
+        if t.span is None:
+            return []
+        value = identity[t.identity.index(t.span)]
+        s = span(value) if isinstance(value, str) else None
+        if s is None:
+            return [None, None, None] + ([0] if t.ranges else [])
+        out: list[Any] = [s.family, to_blob(s.lo), to_blob(s.hi)]
+        return out + ([int(s.lo != s.hi or "/" in value)] if t.ranges else [])
+
+    def write(self, db: sqlite3.Connection) -> None:
+        t = self.table
+        marks = ", ".join("?" * len(t.columns))
+        db.executemany(f"INSERT INTO {t.name} VALUES ({marks})", self.new.values())  # noqa: S608
+        db.executemany(f"UPDATE {t.name} SET to_seq = ? WHERE id = ?", self.closed)  # noqa: S608
+        if t.attrs:
+            sets = ", ".join(f"{a} = ?" for a in t.attrs)
+            db.executemany(
+                f"UPDATE {t.name} SET {sets} WHERE id = ?",  # noqa: S608
+                [(*self.attrs[i], i) for i in sorted(self.changed)],
+            )
+
+
+# --- building ----------------------------------------------------------------------------
 
 
 @dataclass
@@ -114,11 +323,11 @@ class _Res:
     path: str
     alive: bool
     attached: str | None
-    #: Kept for what depends on an instance (attached is set): re-checked when it goes.
-    facts: list[Holding] | None
-
-
-# --- paths ------------------------------------------------------------------------------
+    vpc: str
+    #: What is re-derived when something else changes: for a holder attached to an instance,
+    #: its holdings (with their VPCs), memberships and name; for a route table, its VPC and
+    #: the peering connections and transit gateways it routes through.
+    facts: dict[str, Any] | None = None
 
 
 def _key_of(path: str, rel: str) -> Key | None:
@@ -128,7 +337,7 @@ def _key_of(path: str, rel: str) -> Key | None:
     return (at.type, at.account, at.region, at.id)
 
 
-# --- building ----------------------------------------------------------------------------
+NO_FACTS: dict[str, Any] = {"held": [], "members": [], "name": ""}
 
 
 class _Builder:
@@ -139,47 +348,39 @@ class _Builder:
         self.db, self.rel, self.full = db, rel, full
         self.stats = UpdateStats()
         self.seq = db.execute("SELECT coalesce(max(seq), 0) FROM samples").fetchone()[0]
-        self.samples: list[tuple[int, str, int]] = []
+        self.samples: list[tuple[int, str, int, int]] = []
+        self.tracks = {t.name: _Tracker(t) for t in TABLES}
         self.resources: dict[Key, _Res] = {}
         self.attached_to: dict[tuple[str, str, str], set[Key]] = {}
-        self.open_held: dict[Key, dict[Holding, int]] = {}
-        self.open_rules: dict[Key, dict[RuleKey, int]] = {}
-        self.new_held: dict[int, list[Any]] = {}
-        self.new_rules: dict[int, list[Any]] = {}
-        self.closed_held: list[tuple[int, int]] = []
-        self.closed_rules: list[tuple[int, int]] = []
-        self.rule_attrs: dict[int, tuple[str, Any, Any]] = {}  # id -> (group name, descr, id)
-        self.rule_attrs_changed: set[int] = set()
+        #: Instance or interface id -> its VPC: where an elastic IP associated with it is.
+        self.where: dict[str, str] = {}
+        #: Route table -> (its VPC, what it routes through); and the reverse, per target.
+        self.routes: dict[Key, tuple[str, frozenset[str]]] = {}
+        self.by_target: dict[str, dict[Key, str]] = {}
         self.dirty_resources: set[Key] = set()
         self.problems: list[tuple[str, str, str]] = []
         self.next_id = 1 + max(
-            db.execute("SELECT coalesce(max(id), 0) FROM held").fetchone()[0],
-            db.execute("SELECT coalesce(max(id), 0) FROM rules").fetchone()[0],
+            db.execute(f"SELECT coalesce(max(id), 0) FROM {t.name}").fetchone()[0]  # noqa: S608
+            for t in TABLES
         )
         if not full:
             self._load()
 
     def _load(self) -> None:
-        for t, a, r, rid, path, is_alive, attached, facts in self.db.execute(
-            "SELECT type, account, region, rid, path, alive, attached, facts FROM resources"
+        for t, a, r, rid, path, is_alive, attached, vpc, facts in self.db.execute(
+            "SELECT type, account, region, rid, path, alive, attached, vpc, facts FROM resources"
         ):
-            held = [Holding(*f) for f in json.loads(facts)] if facts else None
-            self.resources[(t, a, r, rid)] = _Res(path, bool(is_alive), attached, held)
+            key = (t, a, r, rid)
+            loaded = json.loads(facts) if facts else None
+            self.resources[key] = _Res(path, bool(is_alive), attached, vpc, loaded)
             if attached:
-                self.attached_to.setdefault((a, r, attached), set()).add((t, a, r, rid))
-        for hid, t, a, r, rid, address, scope, via in self.db.execute(
-            "SELECT id, type, account, region, rid, address, scope, via FROM held "
-            "WHERE to_seq IS NULL"
-        ):
-            self.open_held.setdefault((t, a, r, rid), {})[Holding(address, scope, via)] = hid
-        for row in self.db.execute(
-            "SELECT id, account, region, group_id, direction, protocol, from_port, to_port, "
-            "source_type, source, group_name, description, rule_id FROM rules "
-            "WHERE to_seq IS NULL"
-        ):
-            key: Key = ("security_groups", row[1], row[2], row[3])
-            self.open_rules.setdefault(key, {})[tuple(row[4:10])] = row[0]
-            self.rule_attrs[row[0]] = (row[10], row[11], row[12])
+                self.attached_to.setdefault((a, r, attached), set()).add(key)
+            if t in LOCATING and vpc:
+                self.where[rid] = vpc
+            if t == "route_tables" and loaded is not None:
+                self._route(key, loaded["vpc"], frozenset(loaded["targets"]))
+        for track in self.tracks.values():
+            track.load(self.db)
 
     # -- one commit ---------------------------------------------------------------------
 
@@ -187,7 +388,7 @@ class _Builder:
         """``docs``: path -> parsed document, or a parse error message."""
         self.seq += 1
         seq = self.seq
-        self.samples.append((seq, commit.sha, commit.time))
+        self.samples.append((seq, commit.sha, commit.time, int(commit.run)))
         self.stats.commits += 1
         touched: dict[Key, dict[str, Any] | None] = {}
         paths: dict[Key, str] = {}
@@ -213,36 +414,68 @@ class _Builder:
                 touched.pop(key, None)
                 continue
             touched[key], paths[key] = doc["resource"], path
-        dirty: dict[Key, list[Holding] | None] = {}
-        for key, resource in touched.items():
-            if key[0] == "security_groups":
-                self._sync_rules(key, paths[key], resource, seq)
-            else:
+        dirty: dict[Key, dict[str, Any] | None] = {}
+        targets: set[str] = set()
+        # Elastic IPs last: they are located by the instances and interfaces of this commit.
+        for key in sorted(touched, key=lambda k: (k[0] in LOCATED_ELSEWHERE, k)):
+            resource, rtype = touched[key], key[0]
+            if rtype in HOLDER_TYPES:
                 dirty[key] = self._update(key, paths[key], resource, dirty)
+                continue
+            self._record(key, paths[key], resource)
+            if rtype == "security_groups":
+                self._sync_rules(key, resource, seq)
+            elif rtype == "route_tables":
+                targets |= self._route_table(key, resource)
+            elif rtype == "managed_prefix_lists":
+                self._sync_list(key, resource, seq)
+            elif rtype == "network_acls":
+                self._sync_acl(key, resource, seq)
         for key, facts in dirty.items():
-            self._sync_held(key, facts, seq)
+            self._sync_holder(key, facts, seq)
+        for target in sorted(targets):
+            self._sync_links(target, seq)
+
+    def _record(self, key: Key, path: str, resource: dict[str, Any] | None) -> None:
+        self.dirty_resources.add(key)
+        if resource is None:
+            self.resources.pop(key, None)
+        else:
+            self.resources[key] = _Res(path, True, None, resource_vpc(resource))
 
     def _update(
         self,
         key: Key,
         path: str,
         resource: dict[str, Any] | None,
-        dirty: dict[Key, list[Holding] | None],
-    ) -> list[Holding]:
-        """Record a holder resource's new state; return what it holds by its own document."""
+        dirty: dict[Key, dict[str, Any] | None],
+    ) -> dict[str, Any]:
+        """Record a holder's new state; return what it holds and is in by its own document."""
         rtype, account, region, rid = key
         old = self.resources.pop(key, None)
         self.dirty_resources.add(key)
         if old is not None and old.attached:
             self.attached_to.get((account, region, old.attached), set()).discard(key)
         was_alive = old is not None and old.alive
-        facts: list[Holding] = []
+        facts = NO_FACTS
         exists = False
         if resource is not None:
-            facts = holdings(rtype, resource)
             exists = alive(rtype, resource)
+            vpc = resource_vpc(resource)
+            if rtype in LOCATING and vpc:
+                self.where[rid] = vpc
             attached = attached_instance(rtype, resource, account)
-            self.resources[key] = _Res(path, exists, attached, facts if attached else None)
+            facts = {
+                "held": [
+                    [*h, holding_vpc(rtype, resource, h.via, self.where)]
+                    for h in holdings(rtype, resource)
+                ],
+                "members": [[m.group, m.via, m.subnet, m.vpc] for m in memberships(rtype, resource)]
+                if exists
+                else [],
+                "name": REGISTRY[rtype].name_of(resource),
+            }
+            self.resources[key] = _Res(path, exists, attached, vpc, facts if attached else None)
             if attached:
                 self.attached_to.setdefault((account, region, attached), set()).add(key)
         if rtype == "instances" and exists != was_alive:
@@ -251,56 +484,32 @@ class _Builder:
                 dirty.setdefault(dependent, None)
         return facts
 
-    def _effective(self, key: Key, facts: list[Holding] | None) -> list[Holding]:
+    def _sync_holder(self, key: Key, facts: dict[str, Any] | None, seq: int) -> None:
         rtype, account, region, _ = key
         res = self.resources.get(key)
         if facts is None:  # re-checked because the instance it is attached to changed
-            facts = (res.facts or []) if res else []
+            facts = (res.facts if res else None) or NO_FACTS
+        vpcs = {tuple(h[:4]): h[4] for h in facts["held"]}
+        held = [Holding(*h[:4]) for h in facts["held"]]
+        members = facts["members"]
         if res is not None and res.attached:
             instance = self.resources.get(("instances", account, region, res.attached))
             if instance is None or not instance.alive:
-                return released(rtype, facts)
-        return facts
+                held, members = released(rtype, held), []
+        name = facts["name"]
+        self.tracks["held"].sync(
+            key, {tuple(h): (vpcs[tuple(h)], name) for h in held}, seq, self._id
+        )
+        self.tracks["members"].sync(key, {tuple(m): (name,) for m in members}, seq, self._id)
 
-    def _sync_held(self, key: Key, facts: list[Holding] | None, seq: int) -> None:
-        now = set(self._effective(key, facts))
-        current = self.open_held.setdefault(key, {})
-        for holding in [h for h in current if h not in now]:
-            self._close(current.pop(holding), seq, self.new_held, HELD_TO, self.closed_held)
-        for holding in sorted(now - current.keys()):
-            s = span(holding.address)
-            if s is None:  # holders.py only returns valid addresses
-                continue
-            hid = self._id()
-            self.new_held[hid] = [
-                hid,
-                *key,
-                holding.address,
-                holding.scope,
-                holding.via,
-                s.family,
-                to_blob(s.lo),
-                to_blob(s.hi),
-                int(s.lo != s.hi or "/" in holding.address),
-                seq,
-                None,
-            ]
-            current[holding] = hid
-        if not current:
-            self.open_held.pop(key, None)
-
-    def _sync_rules(self, key: Key, path: str, resource: dict[str, Any] | None, seq: int) -> None:
+    def _sync_rules(self, key: Key, resource: dict[str, Any] | None, seq: int) -> None:
         _, account, region, gid = key
-        self.dirty_resources.add(key)
-        if resource is None:
-            self.resources.pop(key, None)
-        else:
-            self.resources[key] = _Res(path, True, None, None)
         name = str((resource or {}).get("GroupName") or "")
-        wanted: dict[RuleKey, tuple[str, Any, Any]] = {}
+        vpc = resource_vpc(resource or {})
+        wanted: dict[Row, Row] = {}
         # parse_document has checked every rule (layout.document_problem): they all read.
         for rule in rules_of(resource or {}):
-            rkey: RuleKey = (
+            identity = (
                 rule.direction,
                 str(rule.raw.get("Protocol")),
                 rule.from_port,
@@ -308,83 +517,74 @@ class _Builder:
                 rule.source_type,
                 rule.source,
             )
-            wanted[rkey] = (name, rule.description, rule.rule_id)
-        current = self.open_rules.setdefault(key, {})
-        for rkey in [k for k in current if k not in wanted]:
-            self._close(current.pop(rkey), seq, self.new_rules, RULE_TO, self.closed_rules)
-        for rkey, attrs in wanted.items():
-            rid = current.get(rkey)
-            if rid is not None:
-                # Same rule, new description or id: the window goes on, the label follows.
-                if rid in self.new_rules:
-                    self.new_rules[rid][4], self.new_rules[rid][11:13] = attrs[0], attrs[1:]
-                elif self.rule_attrs.get(rid) != attrs:
-                    self.rule_attrs[rid] = attrs
-                    self.rule_attrs_changed.add(rid)
-                continue
-            s = span(rkey[5]) if rkey[4] in ("cidr", "cidr6") else None
-            rid = self._id()
-            self.new_rules[rid] = [
-                rid,
-                account,
-                region,
-                gid,
-                name,
-                *rkey,
-                attrs[1],
-                attrs[2],
-                s.family if s else None,
-                to_blob(s.lo) if s else None,
-                to_blob(s.hi) if s else None,
-                seq,
-                None,
-            ]
-            current[rkey] = rid
-        if not current:
-            self.open_rules.pop(key, None)
+            wanted[identity] = (name, vpc, rule.description, rule.rule_id)
+        self.tracks["rules"].sync((account, region, gid), wanted, seq, self._id)
+        exists = {(vpc,): (name,)} if resource is not None else {}
+        self.tracks["groups"].sync((account, region, gid), exists, seq, self._id)
+
+    def _route(self, key: Key, vpc: str, targets: frozenset[str]) -> None:
+        self.routes[key] = (vpc, targets)
+        for target in targets:
+            self.by_target.setdefault(target, {})[key] = vpc
+
+    def _route_table(self, key: Key, resource: dict[str, Any] | None) -> set[str]:
+        """Record a route table's targets; the targets whose links may have changed."""
+        old = self.routes.pop(key, None)
+        affected = set(old[1]) if old else set()
+        for target in affected:
+            self.by_target.get(target, {}).pop(key, None)
+        if resource is not None:
+            vpc, targets = resource_vpc(resource), route_targets(resource)
+            self._route(key, vpc, targets)
+            self.resources[key].facts = {"vpc": vpc, "targets": sorted(targets)}
+            affected |= targets
+        return affected
+
+    def _sync_links(self, target: str, seq: int) -> None:
+        vpcs = {v for v in self.by_target.get(target, {}).values() if v}
+        wanted: dict[Row, Row] = {(a, b): () for a in vpcs for b in vpcs if a != b}
+        self.tracks["links"].sync((target,), wanted, seq, self._id)
+        if not self.by_target.get(target):
+            self.by_target.pop(target, None)
+
+    def _sync_list(self, key: Key, resource: dict[str, Any] | None, seq: int) -> None:
+        _, account, region, list_id = key
+        name = str((resource or {}).get("PrefixListName") or "")
+        wanted = {(cidr,): (name, note) for cidr, note in prefix_entries(resource or {})}
+        self.tracks["entries"].sync((account, region, list_id), wanted, seq, self._id)
+
+    def _sync_acl(self, key: Key, resource: dict[str, Any] | None, seq: int) -> None:
+        _, account, region, acl = key
+        owner = (account, region, acl)
+        vpc = resource_vpc(resource or {})
+        subnets = {(s,): (vpc,) for s in acl_subnets(resource or {})}
+        self.tracks["acl_subnets"].sync(owner, subnets, seq, self._id)
+        entries: dict[Row, Row] = {
+            (int(e.egress), e.number, e.action, e.protocol, e.lo, e.hi, e.cidr): ()
+            for e in acl_entries(resource or {})
+        }
+        self.tracks["acl_entries"].sync(owner, entries, seq, self._id)
 
     def _id(self) -> int:
         self.next_id += 1
         return int(self.next_id) - 1
 
-    @staticmethod
-    def _close(
-        row_id: int, seq: int, new: dict[int, list[Any]], pos: int, closed: list[tuple[int, int]]
-    ) -> None:
-        # Last seen at the previous sample: the change happened between the two.
-        if row_id in new:
-            new[row_id][pos] = seq - 1
-        else:
-            closed.append((seq - 1, row_id))
-
     # -- writing --------------------------------------------------------------------------
 
     def write(self, head: str) -> None:
         db = self.db
-        db.executemany("INSERT INTO samples VALUES (?, ?, ?)", self.samples)
-        db.executemany(
-            "INSERT INTO held VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            self.new_held.values(),
-        )
-        db.executemany("UPDATE held SET to_seq = ? WHERE id = ?", self.closed_held)
-        db.executemany(
-            "INSERT INTO rules VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            self.new_rules.values(),
-        )
-        db.executemany("UPDATE rules SET to_seq = ? WHERE id = ?", self.closed_rules)
-        db.executemany(
-            "UPDATE rules SET group_name = ?, description = ?, rule_id = ? WHERE id = ?",
-            [(*self.rule_attrs[i], i) for i in sorted(self.rule_attrs_changed)],
-        )
+        db.executemany("INSERT INTO samples VALUES (?, ?, ?, ?)", self.samples)
+        for track in self.tracks.values():
+            track.write(db)
         gone = [k for k in self.dirty_resources if k not in self.resources]
         db.executemany(
             "DELETE FROM resources WHERE type = ? AND account = ? AND region = ? AND rid = ?",
             gone,
         )
         db.executemany(
-            "INSERT OR REPLACE INTO resources VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO resources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                (*k, r.path, int(r.alive), r.attached, _facts_json(r.facts))
+                (*k, r.path, int(r.alive), r.attached, r.vpc, _facts_json(r.facts))
                 for k in self.dirty_resources
                 if (r := self.resources.get(k)) is not None
             ),
@@ -400,8 +600,8 @@ class _Builder:
         db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", meta.items())
 
 
-def _facts_json(facts: list[Holding] | None) -> str | None:
-    return None if facts is None else json.dumps([list(f) for f in facts])
+def _facts_json(facts: dict[str, Any] | None) -> str | None:
+    return None if facts is None else json.dumps(facts, sort_keys=True)
 
 
 def _documents(
@@ -433,9 +633,10 @@ def _documents(
 
 
 def _process(repo: Repo, builder: _Builder, span: str, head: str) -> None:
-    # Every snapshot commit is a sample, even one that changed no tracked type: it still
-    # shows the tracked resources as they were then, which narrows every boundary.
-    commits = snapshot_commits(repo, span, layout.pathspecs(builder.rel))
+    # Every snapshot commit is a sample, even one that changed no tracked type, and so is
+    # every recorded run: it still shows the tracked resources as they were then, which
+    # narrows every boundary.
+    commits = snapshot_commits(repo, span, layout.pathspecs(builder.rel), builder.rel)
     for commit in commits:
         commit.changes = [(p, b) for p, b in commit.changes if _key_of(p, builder.rel)]
     for commit, docs in _documents(repo, commits, builder.stats):
@@ -470,7 +671,7 @@ def _check(db: sqlite3.Connection, rel: str) -> dict[str, str]:
         count, top = db.execute("SELECT count(*), coalesce(max(seq), 0) FROM samples").fetchone()
         if str(count) != meta.get("samples") or count != top or len(meta.get("head", "")) < 40:
             raise _Damaged("inconsistent index (sample count)")
-        for table in ("held", "rules"):
+        for table in (t.name for t in TABLES):
             bad = db.execute(
                 f"SELECT count(*) FROM {table} WHERE from_seq < 1 OR from_seq > ? "  # noqa: S608
                 "OR to_seq < from_seq OR to_seq >= ?",

@@ -1,27 +1,39 @@
-"""The three history questions, answered from the index in SQL.
+"""The three history questions, answered from the index.
 
 Snapshots are samples: nothing is known between two of them. Every boundary is therefore the
 pair of snapshot times it lies between (``last_without`` / ``first_with`` for a start,
 ``last_with`` / ``first_without`` for an end) with the commit of the later one, never an
 invented instant. ``last_without`` null: present since the first snapshot (perhaps earlier);
 ``first_without`` null: still present in the last snapshot.
+
+The network model (driftaudit.network) enters every answer: a private address is ours for a
+rule only while a resource in the rule's VPC, or a VPC connected to it at that sample, holds
+it; a rule lets an address in directly (its CIDR), through a prefix list (an entry covering
+it, at that sample) or through a group reference (a member of the group holding it); and a
+rule reaches the members of its group, through the network ACLs of their subnets.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import statistics
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from itertools import pairwise
+from typing import Any, NamedTuple
 
 from driftaudit.errors import DriftauditError
 from driftaudit.history.holders import KIND
 from driftaudit.history.index import Index, rows
 from driftaudit.history.rules import Span, canonical_address, span, stored_rule, to_blob
-from driftaudit.rule import Rule
+from driftaudit.network import AclEntry, AclVerdict, acl_verdict, counts_for, flows, public
+from driftaudit.rule import Rule, network_of
 from driftaudit.times import iso
 
 Interval = tuple[int, int]  # inclusive sample numbers
+Row = tuple[Any, ...]
+#: Targets listed per rule window (the JSON says how many more there were).
+MAX_TARGETS = 20
 
 
 class BadQuery(DriftauditError):
@@ -29,266 +41,25 @@ class BadQuery(DriftauditError):
 
 
 @dataclass(frozen=True)
-class Sample:
-    seq: int
-    sha: str
-    time: int
+class Filters:
+    """``--account``, ``--region``, ``--vpc``: None for any."""
 
+    account: str | None = None
+    region: str | None = None
+    vpc: str | None = None
 
-class Timeline:
-    """Sample number -> (commit, time), read from the index as needed."""
+    def as_dict(self) -> dict[str, Any]:
+        return {"account": self.account, "region": self.region, "vpc": self.vpc}
 
-    def __init__(self, index: Index) -> None:
-        self.db, self.last = index.db, index.samples
-        self.cache: dict[int, Sample] = {}
-
-    def load(self, seqs: Iterable[int]) -> None:
-        wanted = sorted({s for s in seqs if 1 <= s <= self.last and s not in self.cache})
-        for i in range(0, len(wanted), 500):
-            chunk = wanted[i : i + 500]
-            marks = ",".join("?" * len(chunk))
-            for seq, sha, time in rows(
-                self.db,
-                f"SELECT seq, sha, time FROM samples WHERE seq IN ({marks})",  # noqa: S608
-                chunk,
-            ):
-                self.cache[seq] = Sample(seq, sha, time)
-
-    def get(self, seq: int) -> Sample | None:
-        if seq not in self.cache:
-            self.load([seq])
-        return self.cache.get(seq)
-
-    def at(self, when: dt.datetime) -> Sample:
-        """The snapshot in effect at ``when``: the last one taken at or before it."""
-        epoch = int(when.timestamp())
-        found = rows(
-            self.db,
-            "SELECT seq, sha, time FROM samples WHERE time <= ? ORDER BY seq DESC LIMIT 1",
-            [epoch],
+    def keeps(self, account: str, region: str, vpc: str) -> bool:
+        return (
+            (self.account is None or account == self.account)
+            and (self.region is None or region == self.region)
+            and (self.vpc is None or vpc == self.vpc)
         )
-        if not found:
-            first = self.get(1)
-            since = f"; the first snapshot is from {iso(first.time)}" if first else ""
-            raise BadQuery(f"no snapshot at or before {iso(epoch)}{since}")
-        sample = Sample(*found[0])
-        self.cache[sample.seq] = sample
-        return sample
-
-    def start(self, seq: int) -> dict[str, Any]:
-        before, first = self.get(seq - 1), self.get(seq)
-        assert first is not None
-        return {
-            "last_without": iso(before.time) if before else None,
-            "first_with": iso(first.time),
-            "commit": first.sha,
-        }
-
-    def end(self, seq: int | None) -> dict[str, Any]:
-        last = self.get(seq if seq is not None else self.last)
-        after = self.get(seq + 1) if seq is not None else None
-        assert last is not None
-        return {
-            "last_with": iso(last.time),
-            "first_without": iso(after.time) if after else None,
-            "commit": after.sha if after else None,
-        }
 
 
-def index_info(index: Index, timeline: Timeline) -> dict[str, Any]:
-    first, last = timeline.get(1), timeline.get(index.samples)
-    return {
-        "head": index.head,
-        "snapshots": index.samples,
-        "first": iso(first.time) if first else None,
-        "last": iso(last.time) if last else None,
-        "update": index.stats.as_dict(),
-    }
-
-
-def parse_address(text: str) -> tuple[str, Span]:
-    address = canonical_address(text)
-    found = span(address) if address else None
-    if address is None or found is None:
-        raise BadQuery(f"bad address {text!r}: expected an IPv4 or IPv6 address")
-    return address, found
-
-
-def parse_source(text: str) -> Span | str:
-    """A CIDR or address (matched by containment), or a group / prefix-list id (exactly)."""
-    found = span(text)
-    if found is not None:
-        return found
-    value = text.strip()
-    if value.startswith(("sg-", "pl-")) or "/sg-" in value:
-        return value
-    raise BadQuery(
-        f"bad source {text!r}: expected an address, a CIDR, a group id (sg-...) "
-        "or a prefix list id (pl-...)"
-    )
-
-
-# --- holders -------------------------------------------------------------------------------
-
-HELD_COLUMNS = "type, account, region, rid, address, scope, via, from_seq, to_seq"
-
-
-def _held_rows(index: Index, where: Span, at: int | None = None) -> list[tuple[Any, ...]]:
-    lo, hi = to_blob(where.lo), to_blob(where.hi)
-    when, args_at = "", []
-    if at is not None:
-        when = " AND from_seq <= ? AND (to_seq IS NULL OR to_seq >= ?)"
-        args_at = [at, at]
-    return rows(
-        index.db,
-        f"SELECT {HELD_COLUMNS} FROM held WHERE is_range = 0 AND family = ? AND lo = ?{when} "
-        "UNION ALL "
-        f"SELECT {HELD_COLUMNS} FROM held WHERE is_range = 1 AND family = ? AND lo <= ? "
-        f"AND hi >= ?{when} ORDER BY from_seq, type, rid, scope",
-        [where.family, lo, *args_at, where.family, lo, hi, *args_at],
-    )
-
-
-def _holder(timeline: Timeline, row: tuple[Any, ...]) -> dict[str, Any]:
-    rtype, account, region, rid, address, scope, via, from_seq, to_seq = row
-    return {
-        "type": rtype,
-        "id": rid,
-        "account": account,
-        "region": region,
-        "address": address,
-        "scope": scope,
-        "via": via or None,
-        "start": timeline.start(from_seq),
-        "end": timeline.end(to_seq),
-    }
-
-
-def ip_history(index: Index, address_text: str, at: dt.datetime | None = None) -> dict[str, Any]:
-    """Which of our resources held the address: all windows, or those at ``at``."""
-    address, where = parse_address(address_text)
-    timeline = Timeline(index)
-    sample = timeline.at(at) if at is not None else None
-    found = _held_rows(index, where, sample.seq if sample else None)
-    timeline.load(s for r in found for s in (r[7] - 1, r[7], r[8] or 0, (r[8] or 0) + 1))
-    out: dict[str, Any] = {
-        "command": "ip",
-        "query": {"address": address, "at": iso(int(at.timestamp())) if at else None},
-        "index": index_info(index, timeline),
-        "holders": [_holder(timeline, r) for r in found],
-    }
-    if sample is not None:
-        out["sample"] = _sample(timeline, sample)
-    return out
-
-
-def _sample(timeline: Timeline, sample: Sample) -> dict[str, Any]:
-    after = timeline.get(sample.seq + 1)
-    return {
-        "time": iso(sample.time),
-        "commit": sample.sha,
-        "next": iso(after.time) if after else None,
-    }
-
-
-# --- rules ---------------------------------------------------------------------------------
-
-RULE_COLUMNS = (
-    "account, region, group_id, group_name, direction, protocol, from_port, to_port, "
-    "source_type, source, description, rule_id, from_seq, to_seq"
-)
-
-
-def _rule(row: tuple[Any, ...]) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "Direction": row[4],
-        "Protocol": row[5],
-        "SourceType": row[8],
-        "Source": row[9],
-    }
-    for key, value in (("FromPort", row[6]), ("ToPort", row[7]), ("Description", row[10])):
-        if value is not None:
-            out[key] = value
-    if row[11]:
-        out["RuleId"] = row[11]
-    return out
-
-
-def _rule_window(timeline: Timeline, row: tuple[Any, ...]) -> dict[str, Any]:
-    return {
-        "group": {"id": row[2], "name": row[3], "account": row[0], "region": row[1]},
-        "rule": _rule(row),
-        "start": timeline.start(row[12]),
-        "end": timeline.end(row[13]),
-    }
-
-
-def _port_ok(row: tuple[Any, ...], port: int | None) -> bool:
-    """Whether the stored rule lets ``port`` in, tcp or udp (Rule.allows)."""
-    return port is None or stored_rule(*row[4:10]).allows(port)
-
-
-def rule_history(
-    index: Index,
-    group: str | None = None,
-    source: str | None = None,
-    port: int | None = None,
-    direction: str = "ingress",
-    at: dt.datetime | None = None,
-) -> dict[str, Any]:
-    """Every rule (of ``group``; allowing all of ``source``; on ``port``) with its windows."""
-    where: list[str] = ["1 = 1"]
-    args: list[Any] = []
-    if direction != "any":
-        where.append("direction = ?")
-        args.append(direction)
-    if group:
-        where.append("(group_id = ? OR group_name = ?)")
-        args += [group, group]
-    if source:
-        wanted = parse_source(source)
-        if isinstance(wanted, Span):
-            # Containment: the rule's range covers every address of the source.
-            where.append("source_type IN ('cidr', 'cidr6') AND family = ? AND lo <= ? AND hi >= ?")
-            args += [wanted.family, to_blob(wanted.lo), to_blob(wanted.hi)]
-        else:
-            where.append("source = ?")
-            args.append(wanted)
-    timeline = Timeline(index)
-    sample = timeline.at(at) if at is not None else None
-    if sample is not None:
-        where.append("from_seq <= ? AND (to_seq IS NULL OR to_seq >= ?)")
-        args += [sample.seq, sample.seq]
-    found = [
-        r
-        for r in rows(
-            index.db,
-            f"SELECT {RULE_COLUMNS} FROM rules WHERE {' AND '.join(where)} "  # noqa: S608
-            "ORDER BY account, region, group_id, direction, protocol, from_port, to_port, "
-            "source, from_seq",
-            args,
-        )
-        if _port_ok(r, port)
-    ]
-    timeline.load(s for r in found for s in (r[12] - 1, r[12], r[13] or 0, (r[13] or 0) + 1))
-    out: dict[str, Any] = {
-        "command": "rule",
-        "query": {
-            "group": group,
-            "source": source,
-            "port": port,
-            "direction": direction,
-            "at": iso(int(at.timestamp())) if at else None,
-        },
-        "index": index_info(index, timeline),
-        "rules": [_rule_window(timeline, r) for r in found],
-    }
-    if sample is not None:
-        out["sample"] = _sample(timeline, sample)
-    return out
-
-
-# --- exposure ------------------------------------------------------------------------------
+# --- interval arithmetic -------------------------------------------------------------------------
 
 
 def union(intervals: Iterable[Interval]) -> list[Interval]:
@@ -318,9 +89,837 @@ def subtract(base: list[Interval], cut: list[Interval]) -> list[Interval]:
     return out
 
 
-def _describe_rule(row: tuple[Any, ...]) -> str:
-    rule = _rule(row)
-    return f"{row[2]} {describe_rule(rule)}"
+def intersect(one: Iterable[Interval], other: Iterable[Interval]) -> list[Interval]:
+    """Samples in both (any intervals in, sorted disjoint out)."""
+    others = union(other)
+    return union(
+        (max(a, c), min(b, d)) for a, b in union(one) for c, d in others if max(a, c) <= min(b, d)
+    )
+
+
+def overlaps(intervals: Iterable[Interval], a: int, b: int) -> bool:
+    return any(x <= b and y >= a for x, y in intervals)
+
+
+# --- the samples ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sample:
+    seq: int
+    sha: str
+    time: int
+
+
+class Timeline:
+    """Sample number -> (commit, time), read from the index as needed."""
+
+    def __init__(self, index: Index) -> None:
+        self.db, self.last = index.db, index.samples
+        self.cache: dict[int, Sample] = {}
+
+    def load(self, seqs: Iterable[int]) -> None:
+        wanted = sorted({s for s in seqs if 1 <= s <= self.last and s not in self.cache})
+        for i in range(0, len(wanted), 500):
+            chunk = wanted[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            for seq, sha, time in rows(
+                self.db,
+                f"SELECT seq, sha, time FROM samples WHERE seq IN ({marks})",  # noqa: S608
+                chunk,
+            ):
+                self.cache[seq] = Sample(seq, sha, time)
+
+    def load_bounds(self, intervals: Iterable[Interval]) -> None:
+        self.load(s for a, b in intervals for s in (a - 1, a, b, b + 1))
+
+    def get(self, seq: int) -> Sample | None:
+        if seq not in self.cache:
+            self.load([seq])
+        return self.cache.get(seq)
+
+    def at(self, when: dt.datetime) -> Sample:
+        """The snapshot in effect at ``when``: the last one taken at or before it."""
+        epoch = int(when.timestamp())
+        found = rows(
+            self.db,
+            "SELECT seq, sha, time FROM samples WHERE time <= ? ORDER BY seq DESC LIMIT 1",
+            [epoch],
+        )
+        if not found:
+            first = self.get(1)
+            since = f"; the first snapshot is from {iso(first.time)}" if first else ""
+            raise BadQuery(f"no snapshot at or before {iso(epoch)}{since}")
+        sample = Sample(*found[0])
+        self.cache[sample.seq] = sample
+        return sample
+
+    def usual_interval(self) -> int | None:
+        """The median time between two consecutive samples (runs, when every run is
+        recorded), in seconds; None with fewer than three samples."""
+        times = [t for (t,) in rows(self.db, "SELECT time FROM samples ORDER BY seq")]
+        gaps = [b - a for a, b in pairwise(times) if b > a]
+        return int(statistics.median(gaps)) if len(gaps) >= 2 else None
+
+    def start(self, seq: int) -> dict[str, Any]:
+        before, first = self.get(seq - 1), self.get(seq)
+        assert first is not None
+        return {
+            "last_without": iso(before.time) if before else None,
+            "first_with": iso(first.time),
+            "commit": first.sha,
+        }
+
+    def end(self, seq: int | None) -> dict[str, Any]:
+        """The end of an interval ending at ``seq`` (None or the last sample: still so)."""
+        if seq is not None and seq >= self.last:
+            seq = None
+        last = self.get(seq if seq is not None else self.last)
+        after = self.get(seq + 1) if seq is not None else None
+        assert last is not None
+        return {
+            "last_with": iso(last.time),
+            "first_without": iso(after.time) if after else None,
+            "commit": after.sha if after else None,
+        }
+
+    def window(self, a: int, b: int) -> dict[str, Any]:
+        return {"start": self.start(a), "end": self.end(b)}
+
+
+def index_info(index: Index, timeline: Timeline) -> dict[str, Any]:
+    first, last = timeline.get(1), timeline.get(index.samples)
+    runs = rows(index.db, "SELECT count(*) FROM samples WHERE run = 1")[0][0]
+    return {
+        "head": index.head,
+        "snapshots": index.samples,
+        "runs": int(runs),
+        "first": iso(first.time) if first else None,
+        "last": iso(last.time) if last else None,
+        "update": index.stats.as_dict(),
+    }
+
+
+def _duration(seconds: int) -> str:
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    parts = [f"{days} day{'s' * (days != 1)}"] * bool(days)
+    parts += [f"{hours} hour{'s' * (hours != 1)}"] * bool(hours)
+    return " ".join(parts) or f"{max(1, rest // 60)} minute(s)"
+
+
+def stale(sample: Sample, when: dt.datetime, usual: int | None) -> str | None:
+    """A warning when the snapshot in effect at ``when`` is older than one and a half times
+    the usual interval between samples: the job may not have run since."""
+    age = int(when.timestamp()) - sample.time
+    if usual is None or usual <= 0 or age <= usual * 1.5:
+        return None
+    return (
+        f"the snapshot in effect at {iso(int(when.timestamp()))} is from {iso(sample.time)}, "
+        f"{_duration(age)} earlier, while snapshots are usually {_duration(usual)} apart: "
+        "nothing is known of the time since (did the job run?)"
+    )
+
+
+def _sample(timeline: Timeline, sample: Sample, when: dt.datetime) -> dict[str, Any]:
+    after = timeline.get(sample.seq + 1)
+    return {
+        "time": iso(sample.time),
+        "commit": sample.sha,
+        "next": iso(after.time) if after else None,
+        "warning": stale(sample, when, timeline.usual_interval()),
+    }
+
+
+def parse_address(text: str) -> tuple[str, Span]:
+    address = canonical_address(text)
+    found = span(address) if address else None
+    if address is None or found is None:
+        raise BadQuery(f"bad address {text!r}: expected an IPv4 or IPv6 address")
+    return address, found
+
+
+def parse_source(text: str) -> Span | str:
+    """A CIDR or address (matched by containment), or a group / prefix-list id (exactly)."""
+    found = span(text)
+    if found is not None:
+        return found
+    value = text.strip()
+    if value.startswith(("sg-", "pl-")) or "/sg-" in value:
+        return value
+    raise BadQuery(
+        f"bad source {text!r}: expected an address, a CIDR, a group id (sg-...) "
+        "or a prefix list id (pl-...)"
+    )
+
+
+# --- holders -------------------------------------------------------------------------------------
+
+HELD_COLUMNS = "type, account, region, rid, address, scope, via, kind, vpc, name, from_seq, to_seq"
+
+
+class Held(NamedTuple):
+    type: str
+    account: str
+    region: str
+    rid: str
+    address: str
+    scope: str
+    via: str
+    kind: str
+    vpc: str
+    name: str
+    a: int
+    b: int  # the last sample included (the last sample of all while still open)
+
+    def label(self) -> str:
+        """``instance i-0a1b (web-1)``: how answers name the holder."""
+        name = f" ({self.name})" if self.name else ""
+        return f"{KIND.get(self.type, self.type)} {self.rid}{name}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "type": self.type,
+            "id": self.rid,
+            "name": self.name,
+            "account": self.account,
+            "region": self.region,
+            "vpc": self.vpc or None,
+            "address": self.address,
+            "scope": self.scope,
+            "kind": self.kind,
+            "via": self.via or None,
+        }
+
+
+def _held_rows(index: Index, where: Span) -> list[Held]:
+    lo, hi = to_blob(where.lo), to_blob(where.hi)
+    found = rows(
+        index.db,
+        f"SELECT {HELD_COLUMNS} FROM held WHERE is_range = 0 AND family = ? AND lo = ? "
+        "UNION ALL "
+        f"SELECT {HELD_COLUMNS} FROM held WHERE is_range = 1 AND family = ? AND lo <= ? "
+        "AND hi >= ? ORDER BY from_seq, type, rid, scope",
+        [where.family, lo, where.family, lo, hi],
+    )
+    return [Held._make((*r[:11], r[11] if r[11] is not None else index.samples)) for r in found]
+
+
+class Links:
+    """When each two VPCs were connected (the ``links`` table), read as needed."""
+
+    def __init__(self, index: Index) -> None:
+        self.db, self.last = index.db, index.samples
+        self.cache: dict[str, dict[str, list[Interval]]] = {}
+
+    def of(self, vpc: str) -> dict[str, list[Interval]]:
+        if vpc not in self.cache:
+            found: dict[str, list[Interval]] = {}
+            for other, a, b in rows(
+                self.db, "SELECT other, from_seq, to_seq FROM links WHERE vpc = ?", [vpc]
+            ):
+                found.setdefault(other, []).append((a, b if b is not None else self.last))
+            self.cache[vpc] = {k: union(v) for k, v in found.items()}
+        return self.cache[vpc]
+
+    def through(self, vpc: str) -> list[str]:
+        """The peering connections and transit gateways ``vpc`` ever linked through."""
+        return [
+            t for (t,) in rows(self.db, "SELECT DISTINCT through FROM links WHERE vpc = ?", [vpc])
+        ]
+
+
+def ours_for(held: Held, rule_vpc: str, is_public: bool, links: Links) -> list[Interval]:
+    """The samples during which ``held`` makes its address ours for a rule of a group in
+    ``rule_vpc`` (driftaudit.network.counts_for, with the connection as it was then)."""
+    whole = [(held.a, held.b)]
+    if counts_for(is_public, held.vpc, rule_vpc, False):
+        return whole
+    return intersect(whole, links.of(rule_vpc).get(held.vpc, []))
+
+
+def _holder(timeline: Timeline, held: Held, a: int, b: int) -> dict[str, Any]:
+    return {**held.as_dict(), **timeline.window(a, b)}
+
+
+def ip_history(
+    index: Index,
+    address_text: str,
+    at: dt.datetime | None = None,
+    filters: Filters = Filters(),
+) -> dict[str, Any]:
+    """Which of our resources held the address: all windows, or those at ``at``. With a
+    VPC filter, the holders that make it ours in that VPC: held there or, while connected,
+    in a VPC connected to it (any holder of a public address)."""
+    address, where = parse_address(address_text)
+    timeline = Timeline(index)
+    sample = timeline.at(at) if at is not None else None
+    links = Links(index)
+    is_public = public(address)
+    pieces: list[tuple[Held, int, int]] = []
+    for held in _held_rows(index, where):
+        if not Filters(filters.account, filters.region).keeps(held.account, held.region, ""):
+            continue
+        spans = [(held.a, held.b)]
+        if filters.vpc is not None:
+            spans = ours_for(held, filters.vpc, is_public, links)
+        if sample is not None:
+            spans = [(a, b) for a, b in spans if a <= sample.seq <= b]
+        pieces += [(held, a, b) for a, b in spans]
+    timeline.load_bounds((a, b) for _, a, b in pieces)
+    out: dict[str, Any] = {
+        "command": "ip",
+        "query": {"address": address, "at": iso(int(at.timestamp())) if at else None}
+        | filters.as_dict(),
+        "index": index_info(index, timeline),
+        "private": not is_public,
+        "networks": sorted({h.vpc for h, _, _ in pieces if h.vpc}),
+        "holders": [_holder(timeline, h, a, b) for h, a, b in pieces],
+    }
+    if sample is not None and at is not None:
+        out["sample"] = _sample(timeline, sample, at)
+    return out
+
+
+# --- rules ---------------------------------------------------------------------------------------
+
+RULE_COLUMNS = (
+    "r.account, r.region, r.group_id, r.group_name, r.vpc, r.direction, r.protocol, "
+    "r.from_port, r.to_port, r.source_type, r.source, r.description, r.rule_id, "
+    "r.from_seq, r.to_seq"
+)
+
+
+class RuleRow(NamedTuple):
+    account: str
+    region: str
+    group: str
+    group_name: str
+    vpc: str
+    direction: str
+    protocol: str
+    from_port: int | None
+    to_port: int | None
+    source_type: str
+    source: str
+    description: str | None
+    rule_id: str | None
+    a: int
+    b: int
+
+    @property
+    def rule(self) -> Rule:
+        return stored_rule(
+            self.direction,
+            self.protocol,
+            self.from_port,
+            self.to_port,
+            self.source_type,
+            self.source,
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "Direction": self.direction,
+            "Protocol": self.protocol,
+            "SourceType": self.source_type,
+            "Source": self.source,
+        }
+        for key, value in (
+            ("FromPort", self.from_port),
+            ("ToPort", self.to_port),
+            ("Description", self.description),
+        ):
+            if value is not None:
+                out[key] = value
+        if self.rule_id:
+            out["RuleId"] = self.rule_id
+        return out
+
+    def group_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.group,
+            "name": self.group_name,
+            "account": self.account,
+            "region": self.region,
+            "vpc": self.vpc or None,
+        }
+
+    def sort_key(self) -> tuple[Any, ...]:
+        return (
+            self.account,
+            self.region,
+            self.group,
+            self.direction,
+            self.protocol,
+            self.from_port if self.from_port is not None else -2,
+            self.to_port if self.to_port is not None else -2,
+            self.source,
+        )
+
+
+def _rule_rows(index: Index, sql: str, args: Iterable[Any]) -> list[tuple[RuleRow, Row]]:
+    """(rule, the rest of the row) for ``SELECT {RULE_COLUMNS}, ... FROM rules r ...``."""
+    out = []
+    for r in rows(index.db, sql, args):
+        rule = RuleRow._make((*r[:14], r[14] if r[14] is not None else index.samples))
+        out.append((rule, tuple(r[15:])))
+    return out
+
+
+@dataclass
+class Match:
+    """A rule letting a source in during ``spans``: directly (its CIDR), through a prefix
+    list entry, or through a group one of whose members held the address."""
+
+    rule: RuleRow
+    spans: list[Interval]
+    #: The matching CIDR's prefix length (rule or list entry); None for a group reference.
+    prefix: int | None = None
+    via: dict[str, Any] | None = None
+    #: Exposure: when the entry (prefix list) started and ended, for opened_by / closed_by.
+    entry: tuple[int, int] | None = None
+    via_text: str = ""
+    #: Exposure only: the part of spans during which the address was not ours, and of that
+    #: the part the network ACLs stopped for every target.
+    exposed: list[Interval] = field(default_factory=list)
+    stopped: list[Interval] = field(default_factory=list)
+
+    @property
+    def world(self) -> bool:
+        return self.prefix == 0
+
+
+def _where(filters: Filters, direction: str | None) -> tuple[list[str], list[Any]]:
+    where, args = ["1 = 1"], []
+    if direction and direction != "any":
+        where.append("r.direction = ?")
+        args.append(direction)
+    for column, value in (
+        ("r.account", filters.account),
+        ("r.region", filters.region),
+        ("r.vpc", filters.vpc),
+    ):
+        if value is not None:
+            where.append(f"{column} = ?")
+            args.append(value)
+    return where, args
+
+
+def _direct(index: Index, wanted: Span, where: list[str], args: list[Any]) -> list[Match]:
+    """Rules whose own CIDR covers all of ``wanted``."""
+    sql = (
+        f"SELECT {RULE_COLUMNS} FROM rules r WHERE {' AND '.join(where)} "  # noqa: S608
+        "AND r.source_type IN ('cidr', 'cidr6') AND r.family = ? AND r.lo <= ? AND r.hi >= ?"
+    )
+    found = _rule_rows(index, sql, [*args, wanted.family, to_blob(wanted.lo), to_blob(wanted.hi)])
+    out = []
+    for rule, _ in found:
+        net = network_of(rule.source)
+        out.append(Match(rule, [(rule.a, rule.b)], net.prefixlen if net else None))
+    return out
+
+
+def _through_lists(index: Index, wanted: Span, where: list[str], args: list[Any]) -> list[Match]:
+    """Rules whose prefix list had an entry covering all of ``wanted``: while both were."""
+    sql = (
+        f"SELECT {RULE_COLUMNS}, e.list_name, e.cidr, e.description, e.from_seq, e.to_seq "  # noqa: S608
+        f"FROM rules r JOIN entries e ON e.list_id = r.source WHERE {' AND '.join(where)} "
+        "AND r.source_type = 'prefix_list' AND e.family = ? AND e.lo <= ? AND e.hi >= ?"
+    )
+    found = _rule_rows(index, sql, [*args, wanted.family, to_blob(wanted.lo), to_blob(wanted.hi)])
+    by_entry: dict[tuple[RuleRow, str], tuple[Row, list[Interval]]] = {}
+    for rule, (name, cidr, note, a, b) in found:
+        b = b if b is not None else index.samples
+        # The same list snapshotted in several accounts (AWS-managed, shared): one entry.
+        key = (rule, cidr)
+        known = by_entry.setdefault(key, ((name, cidr, note), []))
+        known[1].append((a, b))
+    out = []
+    for (rule, cidr), ((name, _, note), entry_spans) in by_entry.items():
+        spans = intersect([(rule.a, rule.b)], entry_spans)
+        if not spans:
+            continue
+        net = network_of(cidr)
+        label = f" ({name})" if name else ""
+        via = {
+            "kind": "prefix_list",
+            "list": rule.source,
+            "name": name,
+            "entry": cidr,
+            "description": note or None,
+        }
+        entry = union(entry_spans)
+        out.append(
+            Match(
+                rule,
+                spans,
+                net.prefixlen if net else None,
+                via,
+                (entry[0][0], entry[-1][1]),
+                f"via prefix list {rule.source}{label} entry {cidr}",
+            )
+        )
+    return out
+
+
+def _through_groups(
+    index: Index, where_span: Span, where: list[str], args: list[Any]
+) -> list[Match]:
+    """Rules whose source is a security group while a member of it (an instance or
+    interface in it, through the interface holding the address) held the address: the
+    rule's window, the membership's and the holding's, intersected."""
+    held = [
+        h
+        for h in _held_rows(index, where_span)
+        if h.type in ("instances", "network_interfaces") and h.scope != "public"
+    ]
+    if not held:
+        return []
+    members: dict[tuple[str, str, str, str], list[tuple[str, str, int, int]]] = {}
+    rids = sorted({h.rid for h in held})
+    marks = ",".join("?" * len(rids))
+    for t, a, r, rid, group, via, start, stop in rows(
+        index.db,
+        "SELECT type, account, region, rid, group_id, via, from_seq, to_seq FROM members "  # noqa: S608
+        f"WHERE rid IN ({marks})",
+        rids,
+    ):
+        members.setdefault((t, a, r, rid), []).append(
+            (group, via, start, stop if stop is not None else index.samples)
+        )
+    # (group id, holding) -> the samples the holding's resource was in the group.
+    inside: dict[tuple[str, Held], list[Interval]] = {}
+    for h in held:
+        for group, via, start, stop in members.get((h.type, h.account, h.region, h.rid), []):
+            # An instance is in a group through an interface; its interfaces' addresses only.
+            if via and h.type == "instances" and via != h.via:
+                continue
+            spans = intersect([(h.a, h.b)], [(start, stop)])
+            if spans:
+                inside.setdefault((group, h), []).extend(spans)
+    # An instance's interface holds what the instance holds through it: named once, by the
+    # instance, for as long as the instance holds it.
+    for (g, h), spans in list(inside.items()):
+        if h.type != "network_interfaces":
+            continue
+        covered = [
+            s
+            for (g2, i), x in inside.items()
+            if g2 == g and i.type == "instances" and i.via == h.rid
+            for s in x
+        ]
+        rest = subtract(union(spans), union(covered))
+        if rest:
+            inside[(g, h)] = rest
+        else:
+            del inside[(g, h)]
+    if not inside:
+        return []
+    sources: dict[str, set[str]] = {}
+    for group, h in inside:
+        sources.setdefault(group, set()).add(group)
+        sources.setdefault(f"{h.account}/{group}", set()).add(group)
+    names = group_names(index, {g for g, _ in inside})
+    marks = ",".join("?" * len(sources))
+    sql = (
+        f"SELECT {RULE_COLUMNS} FROM rules r WHERE {' AND '.join(where)} "  # noqa: S608
+        f"AND r.source_type = 'group' AND r.source IN ({marks})"
+    )
+    out = []
+    for rule, _ in _rule_rows(index, sql, [*args, *sorted(sources)]):
+        group = rule.source.rpartition("/")[2]
+        for (g, h), spans in sorted(inside.items(), key=lambda kv: (kv[0][0], kv[0][1].a)):
+            if g != group or (rule.source != g and rule.source != f"{h.account}/{g}"):
+                continue
+            both = intersect([(rule.a, rule.b)], spans)
+            if not both:
+                continue
+            name = names.get(g, "")
+            via = {"kind": "group", "group": {"id": g, "name": name}, "holder": h.as_dict()}
+            label = f" ({name})" if name else ""
+            text = f"via group {rule.source}{label}: held by {h.label()}"
+            out.append(Match(rule, both, None, via, None, text))
+    return out
+
+
+def group_names(index: Index, groups: Iterable[str]) -> dict[str, str]:
+    """The last name each security group had."""
+    wanted = sorted(set(groups))
+    out: dict[str, str] = {}
+    for i in range(0, len(wanted), 500):
+        chunk = wanted[i : i + 500]
+        marks = ",".join("?" * len(chunk))
+        for group, name in rows(
+            index.db,
+            f"SELECT group_id, name FROM groups WHERE group_id IN ({marks}) "  # noqa: S608
+            "ORDER BY id",
+            chunk,
+        ):
+            out[group] = name
+    return out
+
+
+def _port_ok(rule: RuleRow, port: int | None) -> bool:
+    """Whether the stored rule lets ``port`` in, tcp or udp (Rule.allows)."""
+    return port is None or rule.rule.allows(port)
+
+
+# --- who could be reached: members of the group, through their subnets' network ACLs ------------
+
+
+class Member(NamedTuple):
+    type: str
+    account: str
+    region: str
+    rid: str
+    via: str
+    subnet: str
+    vpc: str
+    name: str
+    a: int
+    b: int
+
+
+class Reach:
+    """The members of security groups and the network ACLs of their subnets, read from the
+    index as one query needs them. ``address`` (with ``port``) is the traffic the ACLs are
+    asked about; without an address no ACL verdict is given."""
+
+    def __init__(self, index: Index, address: Span | None, port: int | None) -> None:
+        self.index, self.address, self.port = index, address, port
+        self.last = index.samples
+        self.members: dict[str, list[Member]] = {}
+        self.acls: dict[str, list[tuple[str, int, int]]] = {}
+        self.entries: dict[str, list[tuple[AclEntry, int, int]]] = {}
+        self.verdicts: dict[tuple[str, Rule], list[tuple[int, int, AclVerdict | None]]] = {}
+
+    def load(self, groups: Iterable[str]) -> None:
+        wanted = sorted({g.rpartition("/")[2] for g in groups} - set(self.members))
+        for g in wanted:
+            self.members[g] = []
+        for i in range(0, len(wanted), 500):
+            chunk = wanted[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            for group, *row, a, b in rows(
+                self.index.db,
+                "SELECT group_id, type, account, region, rid, via, subnet, vpc, name, "  # noqa: S608
+                f"from_seq, to_seq FROM members WHERE group_id IN ({marks}) "
+                "ORDER BY from_seq, type, rid",
+                chunk,
+            ):
+                end = b if b is not None else self.last
+                self.members[group].append(Member._make((*row, a, end)))
+        for g in wanted:
+            # An instance is in a group through its interface: the interface itself is not
+            # named again.
+            through = {m.via for m in self.members[g] if m.type == "instances" and m.via}
+            self.members[g] = [
+                m
+                for m in self.members[g]
+                if not (m.type == "network_interfaces" and m.rid in through)
+            ]
+
+    def _acl_of(self, subnet: str) -> list[tuple[str, int, int]]:
+        if subnet not in self.acls:
+            self.acls[subnet] = [
+                (acl, a, b if b is not None else self.last)
+                for acl, a, b in rows(
+                    self.index.db,
+                    "SELECT acl_id, from_seq, to_seq FROM acl_subnets WHERE subnet = ?",
+                    [subnet],
+                )
+            ]
+        return self.acls[subnet]
+
+    def _entries(self, acl: str) -> list[tuple[AclEntry, int, int]]:
+        if acl not in self.entries:
+            self.entries[acl] = [
+                (
+                    AclEntry(bool(egress), number, action, protocol, lo, hi, cidr),
+                    a,
+                    b if b is not None else self.last,
+                )
+                for egress, number, action, protocol, lo, hi, cidr, a, b in rows(
+                    self.index.db,
+                    "SELECT egress, number, action, protocol, from_port, to_port, cidr, "
+                    "from_seq, to_seq FROM acl_entries WHERE acl_id = ?",
+                    [acl],
+                )
+            ]
+        return self.entries[acl]
+
+    def verdicts_of(self, subnet: str, rule: Rule) -> list[tuple[int, int, AclVerdict | None]]:
+        """(from, to, verdict) over the whole history for the subnet's ACL on the traffic
+        the rule lets in from the address; None where no ACL is known."""
+        key = (subnet, rule)
+        if key in self.verdicts:
+            return self.verdicts[key]
+        out: list[tuple[int, int, AclVerdict | None]] = []
+        traffic = flows(rule, self.port)
+        if self.address is None or not subnet or not traffic:
+            out = [(1, self.last, None)]
+        else:
+            assoc = self._acl_of(subnet)
+            cuts = {1, self.last + 1}
+            for acl, a, b in assoc:
+                cuts |= {a, b + 1}
+                for _, c, d in self._entries(acl):
+                    cuts |= {c, d + 1}
+            points = sorted(c for c in cuts if 1 <= c <= self.last + 1)
+            for a, nxt in pairwise(points):
+                b = nxt - 1
+                acl = next((x for x, c, d in assoc if c <= a and b <= d), "")
+                verdict = None
+                if acl:
+                    entries = [e for e, c, d in self._entries(acl) if c <= a and b <= d]
+                    verdict = acl_verdict(acl, entries, self.address, traffic)
+                if out and out[-1][2] == verdict and out[-1][1] == a - 1:
+                    out[-1] = (out[-1][0], b, verdict)
+                else:
+                    out.append((a, b, verdict))
+        self.verdicts[key] = out
+        return out
+
+    def pieces(
+        self, group: str, rule: Rule, spans: list[Interval]
+    ) -> list[tuple[Member, int, int, AclVerdict | None]]:
+        """The group's members during ``spans``, each piece with one ACL verdict."""
+        out = []
+        for m in self.members.get(group.rpartition("/")[2], []):
+            for a, b in intersect([(m.a, m.b)], spans):
+                for c, d, verdict in self.verdicts_of(m.subnet, rule):
+                    lo, hi = max(a, c), min(b, d)
+                    if lo <= hi:
+                        out.append((m, lo, hi, verdict))
+        return out
+
+    def stopped(self, group: str, rule: Rule, spans: list[Interval]) -> list[Interval]:
+        """The samples of ``spans`` during which the group had members and the network ACLs
+        stopped the traffic to every one of them (no members: nothing is stopped, since
+        anything launched into the group would be reached)."""
+        pieces = self.pieces(group, rule, spans)
+        if not pieces:
+            return []
+        cuts = sorted({p[1] for p in pieces} | {p[2] + 1 for p in pieces})
+        out = []
+        for a, nxt in pairwise(cuts):
+            b = nxt - 1
+            here = [v for _, c, d, v in pieces if c <= a and b <= d]
+            if here and all(v is not None and not v.allowed for v in here):
+                out.append((a, b))
+        return union(out)
+
+
+def _targets(
+    timeline: Timeline,
+    reach: Reach,
+    match: Match,
+    spans: list[Interval],
+) -> tuple[list[dict[str, Any]], int]:
+    """The first MAX_TARGETS targets of a rule during ``spans``, and how many more."""
+    pieces = reach.pieces(match.rule.group, match.rule.rule, spans)
+    pieces.sort(key=lambda p: (p[1], p[0].type, p[0].rid, p[2]))
+    shown = pieces[:MAX_TARGETS]
+    timeline.load_bounds((a, b) for _, a, b, _ in shown)
+    return [
+        {
+            "type": m.type,
+            "id": m.rid,
+            "name": m.name,
+            "account": m.account,
+            "region": m.region,
+            "vpc": m.vpc or None,
+            "subnet": m.subnet or None,
+            "via": m.via or None,
+            **timeline.window(a, b),
+            "acl": verdict.as_dict() if verdict is not None else None,
+        }
+        for m, a, b, verdict in shown
+    ], len(pieces) - len(shown)
+
+
+def _rule_window(
+    timeline: Timeline,
+    reach: Reach,
+    match: Match,
+    a: int,
+    b: int,
+    during: list[Interval] | None = None,
+) -> dict[str, Any]:
+    """A rule from ``a`` to ``b``, with its targets ``during`` those samples (all of them
+    when not given)."""
+    targets, more = _targets(timeline, reach, match, [(a, b)] if during is None else during)
+    return {
+        "group": match.rule.group_dict(),
+        "rule": match.rule.as_dict(),
+        **timeline.window(a, b),
+        "via": match.via,
+        "targets": targets,
+        "more_targets": more,
+    }
+
+
+def rule_history(
+    index: Index,
+    group: str | None = None,
+    source: str | None = None,
+    port: int | None = None,
+    direction: str = "ingress",
+    at: dt.datetime | None = None,
+    filters: Filters = Filters(),
+) -> dict[str, Any]:
+    """Every rule (of ``group``; letting all of ``source`` in; on ``port``) with its
+    windows. An address or CIDR source matches rules covering it directly, through a prefix
+    list entry, or (an address) through a group one of whose members held it."""
+    where, args = _where(filters, direction)
+    if group:
+        where.append("(r.group_id = ? OR r.group_name = ?)")
+        args += [group, group]
+    timeline = Timeline(index)
+    sample = timeline.at(at) if at is not None else None
+    wanted = parse_source(source) if source else None
+    address: Span | None = None
+    if isinstance(wanted, Span):
+        matches = _direct(index, wanted, where, args)
+        matches += _through_lists(index, wanted, where, args)
+        if wanted.lo == wanted.hi:
+            address = wanted
+            matches += _through_groups(index, wanted, where, args)
+    else:
+        sql = f"SELECT {RULE_COLUMNS} FROM rules r WHERE {' AND '.join(where)}"  # noqa: S608
+        extra = []
+        if wanted is not None:
+            sql += " AND r.source = ?"
+            extra = [wanted]
+        matches = [Match(r, [(r.a, r.b)]) for r, _ in _rule_rows(index, sql, [*args, *extra])]
+    matches = [m for m in matches if _port_ok(m.rule, port)]
+    pieces = [(m, a, b) for m in matches for a, b in m.spans]
+    if sample is not None:
+        pieces = [(m, a, b) for m, a, b in pieces if a <= sample.seq <= b]
+    pieces.sort(key=lambda p: (p[0].rule.sort_key(), p[1], p[0].via_text))
+    reach = Reach(index, address, port)
+    reach.load(m.rule.group for m, _, _ in pieces)
+    timeline.load_bounds((a, b) for _, a, b in pieces)
+    out: dict[str, Any] = {
+        "command": "rule",
+        "query": {
+            "group": group,
+            "source": source,
+            "port": port,
+            "direction": direction,
+            "at": iso(int(at.timestamp())) if at else None,
+        }
+        | filters.as_dict(),
+        "index": index_info(index, timeline),
+        "rules": [_rule_window(timeline, reach, m, a, b) for m, a, b in pieces],
+    }
+    if sample is not None and at is not None:
+        out["sample"] = _sample(timeline, sample, at)
+    return out
+
+
+# --- exposure ------------------------------------------------------------------------------------
 
 
 def describe_rule(rule: dict[str, Any]) -> str:
@@ -329,49 +928,140 @@ def describe_rule(rule: dict[str, Any]) -> str:
     return Rule.from_dict(rule).text(description=False)
 
 
+def _describe(match: Match) -> str:
+    return f"{match.rule.group} {match.rule.rule.text(description=False)}"
+
+
+def _causes(
+    matches: list[Match],
+    held: list[Held],
+    links: Links,
+    a: int,
+    b: int,
+    last: int,
+) -> tuple[list[str], list[str]]:
+    """What opened the window at ``a`` and closed it after ``b``."""
+    opened: list[str] = []
+    closed: list[str] = []
+    for m in matches:
+        # A holder in another VPC counts from when the two are connected.
+        for h in held:
+            if not h.vpc or not m.rule.vpc or h.vpc == m.rule.vpc:
+                continue
+            for c, d in links.of(m.rule.vpc).get(h.vpc, []):
+                where = f"{m.rule.vpc} and {h.vpc}, where {h.label()} holds it"
+                if d == a - 1 and h.a <= a <= h.b:
+                    opened.append(f"no longer connected: {where}")
+                if c == b + 1 and h.a <= b + 1 <= h.b:
+                    closed.append(f"connected: {where}")
+        if m.rule.a == a and a > 1:
+            opened.append(f"rule added: {_describe(m)}")
+        if m.rule.b == b and b < last:
+            closed.append(f"rule removed: {_describe(m)}")
+        if m.entry and m.via:
+            note = f"prefix list {m.rule.source} entry {m.via['entry']}"
+            if m.entry[0] == a and a > 1 and m.rule.a != a:
+                opened.append(f"entry added: {note}")
+            if m.entry[1] == b and b < last and m.rule.b != b:
+                closed.append(f"entry removed: {note}")
+        if overlaps(m.stopped, a - 1, a - 1):
+            opened.append(f"network ACLs no longer stop it: {_describe(m)}")
+        if overlaps(m.stopped, b + 1, b + 1):
+            closed.append(f"network ACLs stop it from then on: {_describe(m)}")
+    opened += [f"released by {h.label()}" for h in held if h.b == a - 1]
+    closed += [f"taken by {h.label()}" for h in held if h.a == b + 1]
+    return list(dict.fromkeys(opened)), list(dict.fromkeys(closed))
+
+
+def _rank(matches: list[Match]) -> list[Match]:
+    """Specific sources first (a /32 before a /24 before a world rule), then by group."""
+    return sorted(matches, key=lambda m: (-(m.prefix or 0), m.rule.sort_key()))
+
+
 def exposure(
-    index: Index, address_text: str, port: int | None = None, at: dt.datetime | None = None
+    index: Index,
+    address_text: str,
+    port: int | None = None,
+    at: dt.datetime | None = None,
+    filters: Filters = Filters(),
+    world: bool = True,
 ) -> dict[str, Any]:
     """Windows during which an ingress rule allowed the address (on ``port``) while none of
-    our resources held it."""
-    address, where = parse_address(address_text)
+    our resources held it in the rule's network, and the network ACLs of the group's
+    members did not stop it for every one of them. Windows with a more specific source come
+    first; ``world`` False leaves rules open to the world (0.0.0.0/0, ::/0) out."""
+    address, where_span = parse_address(address_text)
     timeline = Timeline(index)
     last = index.samples
     sample = timeline.at(at) if at is not None else None
-    allowing = [
-        r
-        for r in rows(
-            index.db,
-            f"SELECT {RULE_COLUMNS} FROM rules WHERE direction = 'ingress' "  # noqa: S608
-            "AND source_type IN ('cidr', 'cidr6') AND family = ? AND lo <= ? AND hi >= ? "
-            "ORDER BY from_seq, group_id, source",
-            [where.family, to_blob(where.lo), to_blob(where.hi)],
-        )
-        if _port_ok(r, port)
-    ]
-    held = _held_rows(index, where)
-    ruled = union((r[12], r[13] if r[13] is not None else last) for r in allowing)
-    ours = union((h[7], h[8] if h[8] is not None else last) for h in held)
-    spans = subtract(ruled, ours)
+    where, args = _where(filters, "ingress")
+    matches = _direct(index, where_span, where, args) + _through_lists(
+        index, where_span, where, args
+    )
+    matches = [m for m in matches if _port_ok(m.rule, port) and (world or not m.world)]
+    held = _held_rows(index, where_span)
+    links = Links(index)
+    is_public = public(address)
+    reach = Reach(index, where_span, port)
+    reach.load(m.rule.group for m in matches)
+    for m in matches:
+        ours = union(s for h in held for s in ours_for(h, m.rule.vpc, is_public, links))
+        exposed = subtract(union(m.spans), ours)
+        m.stopped = intersect(exposed, reach.stopped(m.rule.group, m.rule.rule, exposed))
+        m.exposed = subtract(exposed, m.stopped)
+    spans = union(s for m in matches for s in m.exposed)
+    blocked = subtract(union(s for m in matches for s in m.stopped), spans)
     if sample is not None:
         spans = [(a, b) for a, b in spans if a <= sample.seq <= b]
-    timeline.load(s for a, b in spans for s in (a - 1, a, b, b + 1))
+        blocked = [(a, b) for a, b in blocked if a <= sample.seq <= b]
+    timeline.load_bounds(spans + blocked)
     windows = []
     for a, b in spans:
-        overlapping = [
-            r for r in allowing if r[12] <= b and (r[13] if r[13] is not None else last) >= a
-        ]
-        opened = [f"rule added: {_describe_rule(r)}" for r in overlapping if r[12] == a and a > 1]
-        opened += [f"released by {KIND[h[0]]} {h[3]}" for h in held if h[8] == a - 1]
-        closed = [f"rule removed: {_describe_rule(r)}" for r in overlapping if r[13] == b]
-        closed += [f"taken by {KIND[h[0]]} {h[3]}" for h in held if h[7] == b + 1]
+        inside = _rank([m for m in matches if overlaps(m.exposed, a, b)])
+        opened, closed = _causes(inside, held, links, a, b, last)
         windows.append(
+            (
+                -(inside[0].prefix or 0),
+                a,
+                {
+                    **timeline.window(a, b),
+                    "opened_by": opened,
+                    "closed_by": closed,
+                    "rules": [
+                        _rule_window(
+                            timeline,
+                            reach,
+                            m,
+                            *_clip(m.spans, a, b),
+                            intersect(m.exposed, [(a, b)]),
+                        )
+                        for m in inside
+                    ],
+                },
+            )
+        )
+    windows.sort(key=lambda w: (w[0], w[1]))
+    stopped = []
+    for a, b in blocked:
+        inside = _rank([m for m in matches if overlaps(m.stopped, a, b)])
+        denials = sorted(
             {
-                "start": timeline.start(a),
-                "end": timeline.end(b if b < last else None),
-                "opened_by": opened,
-                "closed_by": closed,
-                "rules": [_rule_window(timeline, r) for r in overlapping],
+                v.text
+                for m in inside
+                for _, _, _, v in reach.pieces(m.rule.group, m.rule.rule, [(a, b)])
+                if v is not None and not v.allowed
+            }
+        )
+        stopped.append(
+            {
+                **timeline.window(a, b),
+                "denied_by": denials,
+                "rules": [
+                    _rule_window(
+                        timeline, reach, m, *_clip(m.spans, a, b), intersect(m.stopped, [(a, b)])
+                    )
+                    for m in inside
+                ],
             }
         )
     out: dict[str, Any] = {
@@ -380,10 +1070,22 @@ def exposure(
             "address": address,
             "port": port,
             "at": iso(int(at.timestamp())) if at else None,
-        },
+            "world": world,
+        }
+        | filters.as_dict(),
         "index": index_info(index, timeline),
-        "windows": windows,
+        "windows": [w for _, _, w in windows],
+        "stopped": stopped,
     }
-    if sample is not None:
-        out["sample"] = _sample(timeline, sample)
+    if sample is not None and at is not None:
+        out["sample"] = _sample(timeline, sample, at)
     return out
+
+
+def _clip(spans: list[Interval], a: int, b: int) -> Interval:
+    """The rule's own window around the exposure window [a, b]: the span of ``spans``
+    overlapping it (a rule shows when it was added and removed, not the window's ends)."""
+    for c, d in union(spans):
+        if c <= b and d >= a:
+            return (c, d)
+    return (a, b)

@@ -42,12 +42,38 @@ def _header(result: dict[str, Any]) -> list[str]:
         lines.append(
             f"# as of the snapshot of {sample['time']} (commit {sample['commit'][:12]}{following})"
         )
+        if sample.get("warning"):
+            lines.append(f"# warning: {sample['warning']}")
     return lines
+
+
+def _named(kind: str, rid: str, name: str | None) -> str:
+    """``instance i-0a1b (web-1)``."""
+    return f"{kind} {rid}" + (f" ({name})" if name else "")
+
+
+def _where(item: dict[str, Any]) -> str:
+    """``123456789012/us-east-1 vpc-0a1b``: account, region and VPC when known."""
+    vpc = f" {item['vpc']}" if item.get("vpc") else ""
+    return f"{item['account']}/{item['region']}{vpc}"
 
 
 def _group(group: dict[str, Any]) -> str:
     name = f" ({group['name']})" if group["name"] else ""
-    return f"{group['id']}{name} {group['account']}/{group['region']}"
+    return f"{group['id']}{name} {_where(group)}"
+
+
+def _via(via: dict[str, Any] | None) -> str | None:
+    if not via:
+        return None
+    if via["kind"] == "prefix_list":
+        name = f" ({via['name']})" if via["name"] else ""
+        note = f" {quote(via['description'])}" if via.get("description") else ""
+        return f"via prefix list {via['list']}{name} entry {via['entry']}{note}"
+    holder, group = via["holder"], via["group"]
+    name = f" ({group['name']})" if group["name"] else ""
+    held = _named(KIND.get(holder["type"], holder["type"]), holder["id"], holder["name"])
+    return f"via group {group['id']}{name}: held by {held}, {holder['kind']} {holder['address']}"
 
 
 def _rule_line(window: dict[str, Any]) -> str:
@@ -58,19 +84,37 @@ def _rule_line(window: dict[str, Any]) -> str:
     return f"{_group(window['group'])}  {describe_rule(rule)}{extra}"
 
 
+def _targets(window: dict[str, Any], indent: str) -> list[str]:
+    lines = []
+    for t in window["targets"]:
+        seen = f"{t['start']['first_with']} .. {t['end']['last_with']}"
+        acl = f"  {t['acl']['text']}" if t.get("acl") else ""
+        subnet = f" {t['subnet']}" if t.get("subnet") else ""
+        what = _named(KIND.get(t["type"], t["type"]), t["id"], t["name"])
+        lines.append(f"{indent}target {what}  {_where(t)}{subnet}  {seen}{acl}")
+    if window["more_targets"]:
+        lines.append(f"{indent}... and {window['more_targets']} more target(s)")
+    return lines
+
+
 def ip_text(result: dict[str, Any]) -> str:
     address = result["query"]["address"]
     lines = _header(result)
+    networks = result["networks"]
+    if result["private"] and len(networks) > 1 and not result["query"]["vpc"]:
+        lines.append(
+            f"# {address} is private and was held in {len(networks)} VPCs "
+            f"({', '.join(networks)}): it is ours for a rule only in the rule's VPC or one "
+            "connected to it (--vpc VPC answers for one)"
+        )
     holders = result["holders"]
     if not holders:
         when = "at that time" if result.get("sample") else "in any snapshot"
         lines.append(f"{address}: held by none of our resources {when}")
     for h in holders:
         via = f" via {h['via']}" if h["via"] else ""
-        lines.append(
-            f"{address}  {KIND.get(h['type'], h['type'])} {h['id']}  {h['scope']}"
-            f" {h['address']}{via}  {h['account']}/{h['region']}"
-        )
+        what = _named(KIND.get(h["type"], h["type"]), h["id"], h["name"])
+        lines.append(f"{address}  {what}  {h['kind']} {h['address']}{via}  {_where(h)}")
         lines += ["  " + _start(h["start"]), "  " + _end(h["end"])]
     return _join(lines)
 
@@ -81,7 +125,11 @@ def rule_text(result: dict[str, Any]) -> str:
         lines.append("no matching rule in any snapshot")
     for window in result["rules"]:
         lines.append(_rule_line(window))
+        via = _via(window["via"])
+        if via:
+            lines.append(f"  {via}")
         lines += ["  " + _start(window["start"]), "  " + _end(window["end"])]
+        lines += _targets(window, "  ")
     return _join(lines)
 
 
@@ -103,5 +151,24 @@ def exposure_text(result: dict[str, Any]) -> str:
         lines += [f"         {cause}" for cause in w["opened_by"]]
         lines.append("  " + _end(w["end"]))
         lines += [f"         {cause}" for cause in w["closed_by"]]
-        lines += [f"  rule   {_rule_line(r)}" for r in w["rules"]]
+        for r in w["rules"]:
+            lines.append(f"  rule   {_rule_line(r)}")
+            via = _via(r["via"])
+            if via:
+                lines.append(f"         {via}")
+            lines += _targets(r, "         ")
+    for n, s in enumerate(result["stopped"], 1):
+        # Let in by a security group, stopped by the network ACLs of every target's subnet.
+        groups = dict.fromkeys(
+            _named("", r["group"]["id"], r["group"]["name"]).strip() for r in s["rules"]
+        )
+        lines.append(
+            f"not an exposure {n}: allowed by {', '.join(groups)} but {'; '.join(s['denied_by'])}"
+        )
+        lines += ["  " + _start(s["start"]), "  " + _end(s["end"])]
+        for r in s["rules"]:
+            lines.append(f"  rule   {_rule_line(r)}")
+            via = _via(r["via"])
+            if via:
+                lines.append(f"         {via}")
     return _join(lines)

@@ -9,6 +9,9 @@ EXIT_OK = 0
 EXIT_ERROR = 1  # usage, configuration, or nothing could be collected
 EXIT_CHANGES = 2  # diff/check: changes at or above the threshold
 EXIT_PARTIAL = 3  # snapshot: some (region, type) parts failed, the rest was written
+#: snapshot --commit --fail-on: partial (3) and the commit's changes trip the gate (2), both
+#: said: a job that tolerates 3 (a region it may not read) must still stop on the gate.
+EXIT_PARTIAL_CHANGES = 4
 
 
 class DriftauditError(Exception):

@@ -463,12 +463,14 @@ def test_read_only_guard_refuses_writes_and_user_data(moto: MotoServer) -> None:
     with pytest.raises(ReadOnlyViolation, match="DescribeInstanceAttribute"):
         ec2.describe_instance_attribute(InstanceId=seeded.instances[0], Attribute="userData")
     sts = session.client("sts", endpoint_url=moto.url)
-    with pytest.raises(ReadOnlyViolation, match="sts:AssumeRoleWithWebIdentity"):
-        sts.assume_role_with_web_identity(
-            RoleArn="arn:aws:iam::111111111111:role/a",
-            RoleSessionName="xx",
-            WebIdentityToken="token",
-        )
+    with pytest.raises(ReadOnlyViolation, match="sts:DecodeAuthorizationMessage"):
+        sts.decode_authorization_message(EncodedMessage="message")
+    # Credential exchanges pass: boto3's chain calls this one for OIDC (GitLab CI, EKS).
+    sts.assume_role_with_web_identity(
+        RoleArn="arn:aws:iam::111111111111:role/a",
+        RoleSessionName="xx",
+        WebIdentityToken="token",
+    )
     # Nothing the guard refused reached the server.
     assert len(aws("ec2", moto.url).describe_instances()["Reservations"]) == 1
 

@@ -431,18 +431,10 @@ def diff_directory(
 ) -> DiffResult:
     """Open the repository holding ``directory``, pick the range, compare, classify (and,
     with ``per_day``, count the changes of each day for the report's chart)."""
-    from driftaudit.change.severity import load_rules
     from driftaudit.gitrepo import open_repo
 
     repo, rel = open_repo(directory)
-    found = repo.root / "driftaudit.yaml"
-    if config is None and found.is_symlink():
-        # The repository's content (a pull request's, maybe): never followed, as a link to
-        # /etc/passwd would be quoted in the message. --config FILE is the user's choice.
-        raise ConfigError(f"{found}: is a symbolic link; not followed (pass --config to use it)")
-    if config is None and found.is_file():
-        config = found
-    rules = load_rules(config)
+    rules = repository_rules(repo, config)
     old, new = resolve_range(repo, rel, revisions[0], revisions[1], since, default_last_commit)
     result = diff(repo, rel, old, new, types, rules)
     # Days without a run are named by every format (cheap: two git log); the changes of each
@@ -452,3 +444,37 @@ def diff_directory(
         result.days if per_day else run_days(repo, rel, old, new)
     )
     return result
+
+
+def repository_rules(repo: Repo, config: Path | None) -> Rules:
+    """The severity rules of :func:`repository_config`, else the built-in ones."""
+    from driftaudit.change.severity import load_rules
+
+    return load_rules(repository_config(repo, config))
+
+
+def repository_config(repo: Repo, config: Path | None) -> Path | None:
+    """``config`` (``--config FILE``), else ``driftaudit.yaml`` at the repository's root
+    when there is one."""
+    found = repo.root / "driftaudit.yaml"
+    if config is None and found.is_symlink():
+        # The repository's content (a pull request's, maybe): never followed, as a link to
+        # /etc/passwd would be quoted in the message. --config FILE is the user's choice.
+        raise ConfigError(f"{found}: is a symbolic link; not followed (pass --config to use it)")
+    if config is None and found.is_file():
+        config = found
+    return config
+
+
+def commit_changes(directory: Path, sha: str, config: Path | None = None) -> DiffResult:
+    """What one commit changed in the snapshot files of ``directory``: the commit against its
+    first parent (the empty tree for a root commit), classified as ``diff`` classifies. It
+    reads the commit and its parent only, so it works in a shallow clone when the commit was
+    made on top of its tip (``snapshot --commit --fail-on`` in a CI checkout)."""
+    from driftaudit.gitrepo import open_repo
+
+    repo, rel = open_repo(directory)
+    rules = repository_rules(repo, config)
+    parents = repo.out("rev-list", "--parents", "-n", "1", sha).split()[1:]
+    old = Revision(parents[0], f"{sha}^", "") if parents else Revision(EMPTY_TREE, "(nothing)", "")
+    return diff(repo, rel, old, Revision(sha, sha, ""), rules=rules)

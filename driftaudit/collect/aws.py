@@ -43,7 +43,9 @@ FORBIDDEN = frozenset(
     }
 )
 # sts:AssumeRole (for --role-arn) exchanges credentials; it changes nothing in any account.
-ALSO_ALLOWED = frozenset({("sts", "AssumeRole")})
+# So does AssumeRoleWithWebIdentity, which boto3's own chain calls for OIDC credentials
+# (AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE: GitLab CI, EKS) through the guarded session.
+ALSO_ALLOWED = frozenset({("sts", "AssumeRole"), ("sts", "AssumeRoleWithWebIdentity")})
 
 REGION_RE = re.compile(r"^[a-z]{2}(?:-[a-z]+)+-\d{1,2}$")
 ROLE_ARN_RE = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):role/[\w+=,.@/-]{1,512}$")

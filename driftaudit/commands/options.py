@@ -119,17 +119,27 @@ def _fail_on(
     return tuple(names)
 
 
-def fail_on(f: F) -> F:
-    """``--fail-on SEVERITY|TYPE``: the gate of ``diff``; an unknown or empty value is a usage
-    error, so a typo can never pass the gate."""
-    return click.option(
-        "--fail-on",
-        multiple=True,
-        metavar="SEVERITY|TYPE",
-        callback=_fail_on,
-        help="Exit 2 only for changes at or above SEVERITY or of TYPE "
-        "(repeatable, or A,B...; default any change).",
-    )(f)
+def fail_on_gate(help_text: str) -> Callable[[F], F]:
+    """``--fail-on SEVERITY|TYPE``: a gate on changes (``diff``'s, and the changes ``snapshot
+    --commit`` commits); an unknown or empty value is a usage error, so a typo can never
+    pass the gate."""
+
+    def decorate(f: F) -> F:
+        return click.option(
+            "--fail-on",
+            multiple=True,
+            metavar="SEVERITY|TYPE",
+            callback=_fail_on,
+            help=help_text,
+        )(f)
+
+    return decorate
+
+
+fail_on = fail_on_gate(
+    "Exit 2 only for changes at or above SEVERITY or of TYPE "
+    "(repeatable, or A,B...; default any change)."
+)
 
 
 def file_format(f: F) -> F:

@@ -11,6 +11,7 @@ import click
 from driftaudit.collect.collectors import REGISTRY
 from driftaudit.collect.deadlines import PART_TIMEOUT, RUN_TIMEOUT
 from driftaudit.commands import options
+from driftaudit.errors import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, EXIT_PARTIAL_CHANGES
 
 if TYPE_CHECKING:
     from driftaudit.collect.output import Output
@@ -19,6 +20,7 @@ EPILOG = """\b
 Examples:
   driftaudit snapshot us-east-1 -o snapshots
   driftaudit snapshot us-east-1 eu-west-1 -o snapshots --commit
+  driftaudit snapshot --all-regions -o snapshots --commit --fail-on security_groups,high
   driftaudit snapshot --all-regions -o snapshots -f json
   driftaudit snapshot eu-west-1 --type security_groups,instances
   driftaudit snapshot us-east-1 --role-arn arn:aws:iam::111122223333:role/audit -o snapshots
@@ -31,7 +33,8 @@ like any other failed part ("timed out after N s"; its previous files kept).
 Exit codes: 0 complete, 3 partial (some region/type parts could not be read or written;
 their previous files are kept, the rest is written), 1 nothing collected or written,
 another run holds DIR (waited DRIFTAUDIT_LOCK_WAIT seconds, default 60), or a
-usage/configuration error.
+usage/configuration error, 2 with --fail-on: complete, and the commit holds changes the gate
+names, 4 with --fail-on: partial, and the gate tripped too.
 """
 
 
@@ -80,6 +83,10 @@ def _output(out_dir: Path, commit: bool = True) -> Output:
     is_flag=True,
     help="Commit the snapshot to the git repository holding DIR (git init if none).",
 )
+@options.fail_on_gate(
+    "With --commit: exit 2 when the commit holds changes at or above SEVERITY or of TYPE "
+    "(repeatable, or A,B...), as diff --fail-on would for it."
+)
 @click.option(
     "--workers",
     type=click.IntRange(1, 64),
@@ -117,6 +124,7 @@ def snapshot(
     types: tuple[str, ...],
     old_types: tuple[str, ...],
     commit: bool,
+    fail_on: tuple[str, ...],
     workers: int,
     run_timeout: float,
     part_timeout: float,
@@ -142,6 +150,8 @@ def snapshot(
     chosen = [REGISTRY[n] for n in dict.fromkeys(types + old_types) or REGISTRY]
     if commit and out_dir is None:
         raise click.UsageError("--commit needs -o DIR")
+    if fail_on and not commit:
+        raise click.UsageError("--fail-on needs --commit: it gates on the changes committed")
     output = _output(out_dir) if out_dir is not None and commit else None  # before AWS calls
     # No socket wait outlives a part, nor the run (whose set-up calls come before any part).
     max_wait = min(part_timeout, run_timeout)
@@ -196,4 +206,43 @@ def snapshot(
                 f"driftaudit: committed {committed.sha[:12]}: {committed.message.splitlines()[0]}",
                 err=True,
             )
-    sys.exit(outcome.exit_code)
+    code = outcome.exit_code
+    if fail_on and committed is not None and committed.sha and out_dir is not None:
+        code = gated(code, commit_gate(out_dir, committed.sha, fail_on))
+    sys.exit(code)
+
+
+def commit_gate(
+    out_dir: Path, sha: str, fail_on: tuple[str, ...], config: Path | None = None
+) -> bool | None:
+    """Whether the changes the commit holds trip ``--fail-on`` (the commit against its
+    parent, rated with ``--config``'s or the repository's driftaudit.yaml's severity rules:
+    what ``diff --fail-on … BEFORE HEAD`` would see), named on stderr; None when a file it
+    changed cannot be read (a hand-edited one in the parent), which fails closed."""
+    from driftaudit.change.rangediff import commit_changes
+    from driftaudit.commands.diff import gate
+
+    result = commit_changes(out_dir, sha, config)
+    for problem in result.unreadable:
+        click.echo(f"driftaudit: {problem}", err=True)
+    if result.unreadable:
+        return None
+    matched = [c for c in result.changes if gate([c], fail_on)]
+    if matched:
+        # Even with -q: this is why the run exits non-zero.
+        click.echo(
+            f"driftaudit: --fail-on {','.join(fail_on)}: {len(matched)} of the "
+            f"{len(result.changes)} change(s) committed in {sha[:12]} match",
+            err=True,
+        )
+    return bool(matched)
+
+
+def gated(code: int, tripped: bool | None) -> int:
+    """The run's exit code with the gate's verdict: 2 (complete) or 4 (partial) when it
+    trips; 1 when it could not decide; the run's own code otherwise."""
+    if tripped is None:
+        return EXIT_ERROR
+    if not tripped or code not in (EXIT_OK, EXIT_PARTIAL):
+        return code
+    return EXIT_CHANGES if code == EXIT_OK else EXIT_PARTIAL_CHANGES

@@ -96,9 +96,9 @@ def is_public(network: Network) -> bool:
 @dataclass(frozen=True)
 class Source:
     """One rule source (for egress: destination), canonical. Baselines also use the keyword
-    kinds ``world``, ``public`` and ``public-host``."""
+    kinds ``world``, ``public``, ``public-host`` and ``unheld-host``."""
 
-    kind: str  # cidr | cidr6 | group | prefix_list | world | public | public-host
+    kind: str  # cidr | cidr6 | group | prefix_list | world | public | public-host | unheld-host
     value: str
     network: Network | None = None
 

@@ -26,8 +26,9 @@ def client(service: str, url: str) -> Any:
 
 def seed_every_kind_of_call(url: str) -> None:
     """The resources whose presence makes the per-resource calls: an ELBv2 load balancer
-    (DescribeListeners, elbv2 DescribeTags), a classic one (elb DescribeTags) and a launch
-    template (DescribeLaunchTemplateVersions)."""
+    (DescribeListeners, elbv2 DescribeTags), a classic one (elb DescribeTags), a launch
+    template (DescribeLaunchTemplateVersions) and a prefix list of our own
+    (GetManagedPrefixListEntries)."""
     ec2 = client("ec2", url)
     vpc = ec2.create_vpc(CidrBlock="10.30.0.0/16")["Vpc"]["VpcId"]
     subnets = [
@@ -43,6 +44,7 @@ def seed_every_kind_of_call(url: str) -> None:
         AvailabilityZones=[f"{REGION}a"],
     )
     ec2.create_launch_template(LaunchTemplateName="iam-lt", LaunchTemplateData={})
+    ec2.create_managed_prefix_list(PrefixListName="iam-pl", MaxEntries=1, AddressFamily="IPv4")
 
 
 @pytest.fixture

@@ -260,7 +260,6 @@ def holders(result: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
     return {(h["type"], h["id"]): h for h in result["holders"]}
 
 
-@IN_PROGRESS
 def test_ip_names_web_1_with_its_network_until_the_run_after_it(
     story: Story, capsys: Capsys
 ) -> None:
@@ -284,7 +283,6 @@ def test_ip_names_web_1_with_its_network_until_the_run_after_it(
         assert (h["end"]["last_with"], h["end"]["first_without"]) == (t[1], t[2])
 
 
-@IN_PROGRESS
 def test_ip_at_the_quiet_day_answers_from_its_run(story: Story, capsys: Capsys) -> None:
     t, ids = story.times, story.ids
     result = story.history(capsys, "ip", WEB_1, "--at", "2026-11-02T18:00:00Z")
@@ -292,7 +290,6 @@ def test_ip_at_the_quiet_day_answers_from_its_run(story: Story, capsys: Capsys) 
     assert ("instances", ids["web-1"]) in holders(result)
 
 
-@IN_PROGRESS
 def test_ip_of_an_overlapping_address_names_the_other_accounts_holder(
     story: Story, capsys: Capsys
 ) -> None:
@@ -320,7 +317,6 @@ def rule_windows(result: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
-@IN_PROGRESS
 def test_rule_finds_the_ssh_rule_through_the_prefix_list(story: Story, capsys: Capsys) -> None:
     t, ids = story.times, story.ids
     bastion = rule_windows(story.history(capsys, "rule", "--source", WEB_1, "--port", "22"))
@@ -339,7 +335,6 @@ def test_rule_finds_the_ssh_rule_through_the_prefix_list(story: Story, capsys: C
     assert window["start"]["first_with"] == t[0] and window["end"]["first_without"] is None
 
 
-@IN_PROGRESS
 def test_rule_finds_the_group_reference_while_web_1_was_a_member(
     story: Story, capsys: Capsys
 ) -> None:
@@ -369,7 +364,6 @@ def test_rule_for_the_staging_address_is_prods_admin_rule(story: Story, capsys: 
 # --- history exposure ---------------------------------------------------------------------
 
 
-@IN_PROGRESS
 def test_exposure_after_web_1_is_gone_through_the_list_entry_first(
     story: Story, capsys: Capsys
 ) -> None:
@@ -388,7 +382,6 @@ def test_exposure_after_web_1_is_gone_through_the_list_entry_first(
     assert [r["via"]["entry"] for r in quiet["windows"][0]["rules"]] == [f"{WEB_1}/32"]
 
 
-@IN_PROGRESS
 def test_exposure_of_the_staging_address_to_prods_admin_rule(story: Story, capsys: Capsys) -> None:
     t, ids = story.times, story.ids
     result = story.history(capsys, "exposure", STAGING_1, "--port", "22")
@@ -411,7 +404,6 @@ def test_no_exposure_through_the_group_reference_once_web_1_is_gone(
 # --- check and diff -------------------------------------------------------------------------
 
 
-@IN_PROGRESS
 def test_check_finds_the_unheld_hosts_with_since_when(story: Story, capsys: Capsys) -> None:
     t, ids = story.times, story.ids
     baseline = str(story.repo / "baselines" / "story.yaml")
@@ -425,7 +417,6 @@ def test_check_finds_the_unheld_hosts_with_since_when(story: Story, capsys: Caps
     assert f"{STAGING_1}/32" in admin
 
 
-@IN_PROGRESS
 def test_diff_fails_on_critical_for_the_world_added_to_the_list(
     story: Story, capsys: Capsys
 ) -> None:

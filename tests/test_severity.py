@@ -9,9 +9,19 @@ from typing import Any
 import pytest
 
 from driftaudit.change.differ import Change, compare
-from driftaudit.change.severity import Rules, classify, load_rules
+from driftaudit.change.severity import Lists, ListUse, Override, Rules, classify, load_rules
 from driftaudit.errors import ConfigError
-from tests.support.gitsnap import doc, instance, rule, security_group, volume
+from driftaudit.rule import Rule
+from tests.support.gitsnap import (
+    ACCOUNT,
+    REGION,
+    doc,
+    instance,
+    prefix_list,
+    rule,
+    security_group,
+    volume,
+)
 
 BUILT_IN = Rules()
 BASE = [rule("ingress", "tcp", "10.0.0.0/8", (443, 443))]
@@ -153,6 +163,107 @@ def test_change_takes_its_most_severe_detail() -> None:
     )
     assert sorted(d.severity for d in change.details) == ["high", "info"]
     assert change.severity == "high"
+
+
+# --- prefix lists, seen through -------------------------------------------------------------
+
+PL = "pl-0a1b2c3d4e5f60718"
+SSH_FROM_PL = rule("ingress", "tcp", PL, (22, 22), "ssh from the office")
+HTTPS_FROM_PL = rule("ingress", "tcp", PL, (443, 443))
+
+
+def office(*entries: str) -> dict[str, Any]:
+    return doc("managed_prefix_lists", prefix_list(PL, "office", entries))
+
+
+def used_by(*rules: tuple[str, dict[str, Any]], entries: tuple[str, ...] = ()) -> Lists:
+    users = tuple((label, Rule.from_dict(r)) for label, r in rules)
+    return {(ACCOUNT, REGION, PL): ListUse("office", entries, users)}
+
+
+def through(old: Any, new: Any, lists: Lists, rules: Rules = BUILT_IN) -> Change:
+    change = compare(old, new, "f.yaml")
+    assert change is not None
+    return classify(change, rules, lists)
+
+
+def test_world_added_to_a_list_behind_ssh_is_critical_and_names_the_rule() -> None:
+    lists = used_by(("sg-0web (web)", HTTPS_FROM_PL), ("sg-0b (bastion)", SSH_FROM_PL))
+    change = through(office("10.191.12.40/32"), office("10.191.12.40/32", "0.0.0.0/0"), lists)
+    [added] = change.details
+    assert (added.op, added.path, added.severity) == ("+", "Entries[Cidr=0.0.0.0/0]", "critical")
+    assert change.severity == "critical"
+    assert added.note == f"widens sg-0b (bastion) ingress tcp/22 from {PL} and 1 more rule(s)"
+    assert added.text.endswith(
+        f"(widens sg-0b (bastion) ingress tcp/22 from {PL} and 1 more rule(s))"
+    )
+
+
+@pytest.mark.parametrize(
+    "users,entry,severity",
+    [
+        ([HTTPS_FROM_PL], "0.0.0.0/0", "high"),  # the world, not on a critical port
+        ([SSH_FROM_PL], "::/0", "critical"),  # IPv6 world
+        ([SSH_FROM_PL], "10.191.12.99/32", "medium"),  # as a rule added: medium
+        ([rule("egress", "tcp", PL, (22, 22))], "0.0.0.0/0", "medium"),  # egress
+        ([], "0.0.0.0/0", "low"),  # no rule uses the list: a field of a resource
+    ],
+)
+def test_an_entry_added_is_rated_as_the_worst_rule_it_widens(
+    users: list[dict[str, Any]], entry: str, severity: str
+) -> None:
+    lists = used_by(*(("sg-0b (bastion)", u) for u in users))
+    change = through(office("10.191.12.40/32"), office("10.191.12.40/32", entry), lists)
+    assert [d.severity for d in change.details] == [severity]
+
+
+def test_without_the_rules_an_entry_added_is_a_field_change() -> None:
+    change = classified(office("10.191.12.40/32"), office("10.191.12.40/32", "0.0.0.0/0"))
+    assert [(d.path, d.severity, d.note) for d in change.details] == [
+        ("Entries[Cidr=0.0.0.0/0]", "low", "")
+    ]
+
+
+def test_a_first_entry_is_an_entry_added_not_the_list_changing_type() -> None:
+    change = through(office(), office("0.0.0.0/0"), used_by(("sg-0b (bastion)", SSH_FROM_PL)))
+    assert [(d.op, d.path, d.severity) for d in change.details] == [
+        ("+", "Entries[Cidr=0.0.0.0/0]", "critical")
+    ]
+
+
+def test_an_entry_removed_from_a_used_list_is_medium_like_a_rule_removed() -> None:
+    lists = used_by(("sg-0b (bastion)", SSH_FROM_PL))
+    change = through(office("10.191.12.40/32", "0.0.0.0/0"), office("10.191.12.40/32"), lists)
+    [removed] = change.details
+    assert (removed.op, removed.severity) == ("-", "medium")
+    assert removed.note == f"narrows sg-0b (bastion) ingress tcp/22 from {PL}"
+
+
+@pytest.mark.parametrize(
+    "entries,severity,note",
+    [
+        (
+            ("10.191.12.40/32", "0.0.0.0/0"),
+            "critical",
+            f"via prefix list {PL} (office) entry 0.0.0.0/0",
+        ),
+        (("10.191.12.40/32",), "medium", ""),
+        ((), "medium", ""),
+    ],
+)
+def test_a_rule_added_from_a_list_is_rated_by_its_entries(
+    entries: tuple[str, ...], severity: str, note: str
+) -> None:
+    change = through(sg(BASE), sg([*BASE, SSH_FROM_PL]), used_by(entries=entries))
+    [added] = change.details
+    assert (added.severity, added.note) == (severity, note)
+
+
+def test_overrides_still_win_over_a_list_seen_through() -> None:
+    rules = Rules(overrides=(Override("low", type="managed_prefix_lists"),))
+    lists = used_by(("sg-0b (bastion)", SSH_FROM_PL))
+    change = through(office(), office("0.0.0.0/0"), lists, rules)
+    assert [d.severity for d in change.details] == ["low"]
 
 
 # --- config file -------------------------------------------------------------------------

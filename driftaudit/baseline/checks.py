@@ -8,7 +8,8 @@ covers it, an exception must hold the rule's whole range.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from driftaudit.baseline.findings import Item, Snapshot
@@ -32,7 +33,15 @@ from driftaudit.baseline.model import (
 )
 from driftaudit.canonical import canonical_json
 from driftaudit.collect.collectors import REGISTRY
-from driftaudit.rule import Rule, rules_of
+from driftaudit.network import Held, Network, counts_for, public
+from driftaudit.rule import Network as Cidr
+from driftaudit.rule import Rule, network_of, quote, rules_of
+from driftaudit.textsafe import one_line
+
+PREFIX_LISTS = "managed_prefix_lists"
+#: Since when an address (held by none of our resources in a VPC) has been so: text for a
+#: finding, or None when the history says nothing (driftaudit.baseline.unheld gives one).
+Since = Callable[[str, str], str | None]
 
 
 def _short(value: Any, limit: int = 120) -> str:
@@ -103,8 +112,67 @@ def _rule_items(decl: Declaration, resource: dict[str, Any], account: str) -> li
     return items
 
 
-def _covers(rule_source: Source, wanted: Source) -> bool:
-    """Whether a rule's source reaches everything ``wanted`` names."""
+# --- what a policy sees beyond the resource ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Seen:
+    """The snapshot around the resource checked: its networks (which addresses our resources
+    hold and in which VPC, which VPCs are connected, what each prefix list holds:
+    :class:`driftaudit.network.Network`) and the prefix lists' names. Built once per check
+    from every snapshot document read, whatever types the baseline names."""
+
+    network: Network = field(default_factory=Network)
+    list_names: Mapping[str, str] = field(default_factory=dict)
+    #: The holdings by address, and the delegated prefixes (each holds every address in it):
+    #: a rule's host is looked up, not searched for among every holding.
+    by_address: dict[str, list[Held]] = field(default_factory=dict, init=False)
+    prefixes: list[tuple[Cidr, Held]] = field(default_factory=list, init=False)
+
+    def __post_init__(self) -> None:
+        for held in self.network.held:
+            if "/" not in held.address:
+                self.by_address.setdefault(held.address, []).append(held)
+            elif (net := network_of(held.address)) is not None:
+                self.prefixes.append((net, held))
+
+    @classmethod
+    def of(cls, docs: Iterable[Mapping[str, Any]]) -> Seen:
+        docs = list(docs)
+        names = {
+            str(d.get("id")): REGISTRY[PREFIX_LISTS].name_of(d["resource"])
+            for d in docs
+            if d.get("type") == PREFIX_LISTS and isinstance(d.get("resource"), Mapping)
+        }
+        return cls(Network.of(docs), names)
+
+    def holders_of(self, host: Cidr) -> list[Held]:
+        address = host.network_address
+        found = list(self.by_address.get(str(address), []))
+        return found + [h for net, h in self.prefixes if within(host, net)]
+
+    def entries(self, list_id: str) -> list[str] | None:
+        """The CIDRs of a prefix list's entries; None when the snapshot does not hold the list
+        (its rules are then matched as they are, by id)."""
+        found = self.network.lists.get(list_id)
+        return None if found is None else sorted({cidr for cidr, _ in found})
+
+    def unheld(self, net: Cidr, vpc: str) -> bool:
+        """A /32 or /128 that none of our resources holds where it counts for a rule of a
+        group in ``vpc``: anywhere for a public address, else in that VPC or one connected to
+        it (:meth:`driftaudit.network.Network.ours_for`)."""
+        if net.prefixlen != net.max_prefixlen:
+            return False
+        wide = is_public(net)
+        return not any(
+            counts_for(wide, h.vpc, vpc, self.network.connected(vpc, h.vpc))
+            for h in self.holders_of(net)
+        )
+
+
+def _covers(rule_source: Source, wanted: Source, unheld: Callable[[Cidr], bool]) -> bool:
+    """Whether a rule's source reaches everything ``wanted`` names (``unheld`` tells a host
+    none of ours holds in the rule's network)."""
     net = rule_source.network
     if wanted.kind in ("group", "prefix_list"):
         return (rule_source.kind, rule_source.value) == (wanted.kind, wanted.value)
@@ -116,6 +184,8 @@ def _covers(rule_source: Source, wanted: Source) -> bool:
         return is_public(net)
     if wanted.kind == "public-host":
         return net.prefixlen == net.max_prefixlen and is_public(net)
+    if wanted.kind == "unheld-host":
+        return unheld(net)
     return wanted.network is not None and within(wanted.network, net)
 
 
@@ -129,25 +199,75 @@ def _allowed(rule_source: Source, allowed: Iterable[Source]) -> bool:
     return False
 
 
-def denied(deny: Deny, allowed: tuple[Source, ...], rule: Rule, account: str) -> bool:
-    """Whether one snapshot rule is one a ``deny`` forbids. What a rule lets through is
-    :meth:`driftaudit.rule.Rule.admits`: protocol -1 admits every protocol and port, port
-    ranges are inclusive, ports without a protocol mean tcp or udp. A rule matches a CIDR when
-    its own CIDR covers it; an exception must hold the rule's whole range."""
+@dataclass(frozen=True)
+class Offense:
+    """Why a rule breaks a deny: as it is (``entries`` empty), or through these entries of
+    its prefix list; ``unheld``: which of the offending sources are hosts none of our
+    resources holds in the rule's network (for ``unheld-host``)."""
+
+    entries: tuple[str, ...] = ()
+    unheld: tuple[str, ...] = ()
+
+
+def _cidr_source(cidr: str) -> Source:
+    return Source.of("cidr6" if ":" in cidr else "cidr", cidr)
+
+
+def denied(
+    deny: Deny,
+    allowed: tuple[Source, ...],
+    rule: Rule,
+    account: str,
+    seen: Seen | None = None,
+    vpc: str = "",
+) -> Offense | None:
+    """Whether one snapshot rule is one a ``deny`` forbids, and through what. What a rule lets
+    through is :meth:`driftaudit.rule.Rule.admits`: protocol -1 admits every protocol and
+    port, port ranges are inclusive, ports without a protocol mean tcp or udp. A rule matches
+    a CIDR when its own CIDR covers it; an exception must hold the rule's whole range.
+
+    A rule whose source is a prefix list the snapshot holds (``seen``) is seen through: it
+    matches when one of the list's entries does, as a source of its own, and is not within
+    ``allowed``; a deny or allowed naming the list itself (``pl-…``) matches it by id. ``vpc``
+    is the rule's group's, for ``unheld-host``."""
     if deny.direction != "any" and rule.direction != deny.direction:
-        return False
-    source = rule.source_of(account)
-    if deny.sources and not any(_covers(source, s) for s in deny.sources):
-        return False
+        return None
     if deny.protocol is not None or deny.ports is not None:
         lo, hi = deny.ports if deny.ports is not None else (-1, 65535)
         if deny.protocol is None:
             lo = max(lo, 0)
         if not rule.admits(deny.protocol, lo, hi):
-            return False
+            return None
     if any(rule.inside(exc.protocol, exc.ports) for exc in deny.excepts):
-        return False
-    return not _allowed(source, allowed)
+        return None
+    source = rule.source_of(account)
+    if _allowed(source, allowed):
+        return None
+
+    def unheld(net: Cidr) -> bool:
+        return seen is not None and seen.unheld(net, vpc)
+
+    # Which offending sources are unheld hosts is said only when the deny asks about them.
+    asks = any(s.kind == "unheld-host" for s in deny.sources)
+
+    named = any((s.kind, s.value) == (source.kind, source.value) for s in deny.sources)
+    entries = seen.entries(source.value) if seen and source.kind == "prefix_list" else None
+    if entries is None or named:
+        if deny.sources and not any(_covers(source, s, unheld) for s in deny.sources):
+            return None
+        host = asks and source.network is not None and unheld(source.network)
+        return Offense(unheld=(source.value,) if host else ())
+    hits = []
+    for cidr in entries:
+        entry = _cidr_source(cidr)
+        if deny.sources and not any(_covers(entry, s, unheld) for s in deny.sources):
+            continue
+        if not _allowed(entry, allowed):
+            hits.append(cidr)
+    if not hits:
+        return None
+    hosts = [h for h in hits if (n := _cidr_source(h).network) is not None and unheld(n)]
+    return Offense(tuple(hits), tuple(hosts) if asks else ())
 
 
 # --- fields ------------------------------------------------------------------------------------
@@ -254,14 +374,49 @@ def check_declaration(decl: Declaration, snap: Snapshot) -> list[Item]:
     return items
 
 
-def check_policy(policy: Policy, snap: Snapshot) -> list[Item]:
+def offense_text(rule: Rule, offense: Offense, seen: Seen | None) -> str:
+    """``ingress tcp/22 from pl-0abc (office) entry 0.0.0.0/0 "ssh"``: the rule, and the
+    entries of its prefix list that break the policy."""
+    if not offense.entries:
+        return rule.text()
+    name = seen.list_names.get(rule.source, "") if seen else ""
+    word = "entry" if len(offense.entries) == 1 else "entries"
+    shown = ", ".join(offense.entries[:5])
+    more = f" and {len(offense.entries) - 5} more" if len(offense.entries) > 5 else ""
+    text = rule.text(description=False)
+    text += f" ({one_line(name)})" if name else ""
+    text += f" {word} {shown}{more}"
+    return text + (f" {quote(rule.description)}" if rule.description else "")
+
+
+def unheld_note(hosts: tuple[str, ...], vpc: str, since: Since | None) -> str:
+    """`` (10.191.12.13 held by none of our resources in vpc-0abc or a VPC connected to it,
+    unheld since between … and …)``: why each host is unheld, and since when."""
+    notes = []
+    for cidr in hosts:
+        address = cidr.rsplit("/", 1)[0]
+        where = "" if public(address) or not vpc else f" in {vpc} or a VPC connected to it"
+        when = since(address, vpc) if since is not None else None
+        notes.append(
+            f"{address} held by none of our resources{where}" + (f", {when}" if when else "")
+        )
+    return f" ({'; '.join(notes)})" if notes else ""
+
+
+def check_policy(
+    policy: Policy, snap: Snapshot, seen: Seen | None = None, since: Since | None = None
+) -> list[Item]:
     resource, items = snap.resource, []
     label = f"policy {policy.name}: "
     if policy.deny is not None:
+        own = resource.get("VpcId")
+        vpc = own if isinstance(own, str) else ""
         for rule in rules_of(resource):
-            if denied(policy.deny, policy.allowed, rule, snap.get("account")):
+            offense = denied(policy.deny, policy.allowed, rule, snap.get("account"), seen, vpc)
+            if offense is not None:
                 raw = dict(rule.raw)
-                text = f"! {label}{rule.text()}"
+                text = f"! {label}{offense_text(rule, offense, seen)}"
+                text += unheld_note(offense.unheld, vpc, since)
                 items.append(Item("!", rule_path(rule), text, actual=raw, rule=raw))
     tags = resource.get("Tags") or {}
     for key in policy.required_tags:

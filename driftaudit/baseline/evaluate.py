@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from driftaudit.baseline.checks import check_declaration, check_policy
+from driftaudit.baseline.checks import Seen, Since, check_declaration, check_policy
 from driftaudit.baseline.findings import (
     KINDS,
     ORDER,
@@ -79,8 +79,21 @@ def _finding(
 class _Check:
     """One evaluation: the resources in play, and what was found about each."""
 
-    def __init__(self, baseline: Baseline, snapshots: Iterable[Snapshot]) -> None:
+    def __init__(
+        self,
+        baseline: Baseline,
+        snapshots: Iterable[Snapshot],
+        seen: Seen | None = None,
+        since: Since | None = None,
+    ) -> None:
         self.baseline = baseline
+        snapshots = list(snapshots)
+        # Rules are seen through prefix lists, and unheld-host asks who holds an address:
+        # both need every document read (lists, holders, routes), whatever types the
+        # baseline names; only a deny needs them.
+        if seen is None and any(p.deny is not None for p in baseline.policies):
+            seen = Seen.of(s.doc for s in snapshots)
+        self.seen, self.since = seen, since
         self.checked: dict[str, Checked] = {}
         #: (snapshot, field patterns ignored for it), wholly ignored ones left out.
         self.snaps: list[tuple[Snapshot, list[str]]] = []
@@ -142,7 +155,7 @@ class _Check:
                 if policy.selector is not None and not policy.selector.matches(snap.doc, snap.name):
                     continue
                 message = f"breaks policy {policy.name} ({policy.origin})"
-                items = check_policy(policy, snap)
+                items = check_policy(policy, snap, self.seen, self.since)
                 finding = _finding("violation", snap, policy.origin, message, items, policy.name)
                 self.add(snap, fields, finding)
 
@@ -154,8 +167,16 @@ class _Check:
                 self.add(snap, fields, _finding("unmanaged", snap, None, message))
 
 
-def evaluate(baseline: Baseline, snapshots: Iterable[Snapshot]) -> Result:
-    check = _Check(baseline, snapshots)
+def evaluate(
+    baseline: Baseline,
+    snapshots: Iterable[Snapshot],
+    seen: Seen | None = None,
+    since: Since | None = None,
+) -> Result:
+    """``seen``: the snapshot's networks and prefix lists (built from ``snapshots`` when a
+    policy denies rules and none is given); ``since``: since when an unheld host has been so,
+    from the history (driftaudit.baseline.unheld), added to its finding."""
+    check = _Check(baseline, snapshots, seen, since)
     declared, missing = check.declarations()
     check.policies()
     check.unmanaged(declared)

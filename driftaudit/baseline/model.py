@@ -37,7 +37,8 @@ __all__ = [
     "within",
 ]
 
-KEYWORDS = frozenset({"world", "public", "public-host"})
+#: Policy source keywords (``unheld-host`` needs the snapshot's networks: checks.Seen).
+KEYWORDS = frozenset({"world", "public", "public-host", "unheld-host"})
 
 
 class BaselineValueError(ValueError):

@@ -35,9 +35,16 @@ class Detail:
     severity: str = "info"
     #: For a rule changed in place (~): which describing field (Rule.ATTRIBUTES) changed.
     attribute: str = "Description"
+    #: Why it is rated as it is, when that is not the line itself: the rule a prefix list's
+    #: new entry widens, the list entry a rule's source lets in (severity.classify).
+    note: str = ""
 
     @property
     def text(self) -> str:
+        line = self._line()
+        return f"{line} ({self.note})" if self.note else line
+
+    def _line(self) -> str:
         if self.kind == "rule":
             if self.op != "~":
                 return f"{self.op} {self.path}"
@@ -166,7 +173,9 @@ def keyed(value: Any, spec: Spec = DEFAULT_SPEC, path: str = "") -> Any:
     if path in spec.ordered:
         return {f"[{n}]": keyed(i, spec, path) for n, i in enumerate(value)}
     keys = spec.sort_by.get(path, ())
-    if keys and value and all(isinstance(i, dict) for i in value):
+    # An empty list is an empty mapping too: a first item (a prefix list's first entry) is
+    # then an item added ([Cidr=…]), not the whole list changing type.
+    if keys and all(isinstance(i, dict) for i in value):
         labels = [_identity(i, keys) for i in value]
         if all(labels) and len(set(labels)) == len(labels):
             return {label: keyed(i, spec, path) for label, i in zip(labels, value, strict=True)}

@@ -12,6 +12,7 @@ from typing import Any
 
 from driftaudit import layout
 from driftaudit.change.differ import SEVERITIES, Change, compare, severity_rank
+from driftaudit.change.prefixlists import see_through
 from driftaudit.change.severity import Rules, classify
 from driftaudit.errors import ConfigError
 from driftaudit.gitrepo import WORKTREE, Entry, Repo
@@ -151,6 +152,10 @@ def diff(
         change = compare(docs[0], docs[1], entry.path)
         if change is not None:
             result.changes.append(classify(change, rules))
+    # A prefix list's entries are a change to the rules using it: rated again through them.
+    for problem in see_through(repo, rel, new.rev, result.changes, rules):
+        if problem not in result.unreadable:
+            result.unreadable.append(problem)
     result.changes.sort(
         key=lambda c: (-severity_rank(c.severity), c.type, c.account, c.region, c.id)
     )

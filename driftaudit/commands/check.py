@@ -62,10 +62,12 @@ def default_baseline(directory: Path, root: Path | None) -> Path:
 )
 def check(directory: Path, baselines: tuple[Path, ...], fmt: str, output: Path | None) -> None:
     """Check the current snapshot files against the declared baseline."""
+    from driftaudit.baseline.checks import Seen
     from driftaudit.baseline.evaluate import evaluate
     from driftaudit.baseline.load import load_baseline
     from driftaudit.baseline.render import render
     from driftaudit.baseline.snapshots import read_snapshots, repository_root
+    from driftaudit.baseline.unheld import UnheldSince
 
     if not directory.is_dir():
         raise ConfigError(f"{directory} does not exist or is not a directory")
@@ -80,6 +82,12 @@ def check(directory: Path, baselines: tuple[Path, ...], fmt: str, output: Path |
     if not snaps:
         # A mistyped -C must not pass the gate as "in sync".
         raise ConfigError(f"{directory}: no snapshot files (<account>/<region>/<type>/<id>.yaml)")
-    result = evaluate(baseline, snaps)
+    seen = Seen.of(s.doc for s in snaps) if any(p.deny for p in baseline.policies) else None
+    since = UnheldSince(directory) if seen is not None else None
+    try:
+        result = evaluate(baseline, snaps, seen, since)
+    finally:
+        if since is not None:
+            since.close()
     options.write_output(render(result, fmt), output)
     sys.exit(EXIT_OK if result.in_sync else EXIT_CHANGES)

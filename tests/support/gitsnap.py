@@ -97,7 +97,15 @@ def rule(
     ports: tuple[int, int] | None = None,
     description: str | None = None,
 ) -> dict[str, Any]:
-    source_type = "group" if source.startswith("sg-") else "cidr6" if ":" in source else "cidr"
+    source_type = (
+        "group"
+        if source.startswith("sg-")
+        else "prefix_list"
+        if source.startswith("pl-")
+        else "cidr6"
+        if ":" in source
+        else "cidr"
+    )
     out: dict[str, Any] = {
         "Direction": direction,
         "Protocol": protocol,
@@ -139,6 +147,25 @@ def instance(
         "State": {"Name": state},
         "SecurityGroups": [{"GroupId": g, "GroupName": g.replace("sg-", "name-")} for g in groups],
         "Tags": dict(tags or {}),
+    }
+
+
+def prefix_list(
+    lid: str, name: str, entries: Iterable[str | tuple[str, str]] = (), owner: str = ACCOUNT
+) -> dict[str, Any]:
+    """A managed prefix list; an entry is a CIDR or (CIDR, description)."""
+    listed = [
+        {"Cidr": e} if isinstance(e, str) else {"Cidr": e[0], "Description": e[1]} for e in entries
+    ]
+    return {
+        "PrefixListId": lid,
+        "PrefixListName": name,
+        "AddressFamily": "IPv4",
+        "OwnerId": owner,
+        "State": "modify-complete",
+        "MaxEntries": 10,
+        "Entries": listed,
+        "Tags": {},
     }
 
 

@@ -141,7 +141,15 @@ ACCOUNT_MEMBERS = frozenset(
     }
 )
 CIDR4 = frozenset(
-    {"CidrIp", "CidrIpv4", "CidrBlock", "DestinationCidrBlock", "Ipv4Prefix", "AssociatedSubnets"}
+    {
+        "CidrIp",
+        "CidrIpv4",
+        "CidrBlock",
+        "DestinationCidrBlock",
+        "Ipv4Prefix",
+        "AssociatedSubnets",
+        "Cidr",  # a prefix list's entry
+    }
 )
 CIDR6 = frozenset(
     {"CidrIpv6", "Ipv6CidrBlock", "DestinationIpv6CidrBlock", "Ipv6Prefix", "SourceNatIpv6Prefixes"}

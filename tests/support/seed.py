@@ -155,6 +155,7 @@ def _seed_region(
 
     _seed_edge(ec2, st, vpc)
     _seed_groups(ec2, rng, st, vpc, net, max(1, round(n_instances / 6)))
+    _seed_prefix_list(ec2, st)
 
     key_name = f"{rng.choice(TEAMS)}-{region}"
     ec2.create_key_pair(KeyName=key_name, TagSpecifications=_tags("key-pair", team="platform"))
@@ -255,6 +256,25 @@ def _seed_groups(ec2: Any, rng: random.Random, st: _Region, vpc: str, net: int, 
         st.groups.append(group)
         st.counts["security_group_rules"] += len(perms)
     st.counts["security_groups"] += n
+
+
+def _seed_prefix_list(ec2: Any, st: _Region) -> None:
+    """The office's addresses as a managed prefix list, behind SSH on the first group."""
+    office = ec2.create_managed_prefix_list(
+        PrefixListName="office",
+        MaxEntries=5,
+        AddressFamily="IPv4",
+        Entries=[{"Cidr": "203.0.113.0/24", "Description": "office"}],
+        TagSpecifications=_tags("prefix-list", team="infra"),
+    )["PrefixList"]["PrefixListId"]
+    perm = {
+        "IpProtocol": "tcp",
+        "FromPort": 22,
+        "ToPort": 22,
+        "PrefixListIds": [{"PrefixListId": office}],
+    }
+    ec2.authorize_security_group_ingress(GroupId=st.groups[0], IpPermissions=[perm])
+    st.counts.update({"managed_prefix_lists": 1, "security_group_rules": 1})
 
 
 def _seed_instances(

@@ -18,6 +18,7 @@ from driftaudit.collect.collectors import (
     instances,
     launch_templates,
     load_balancers,
+    managed_prefix_lists,
     nat_gateways,
     network_interfaces,
     security_groups,
@@ -163,6 +164,7 @@ REGISTRY: dict[str, ResourceType] = {
         KEY_PAIRS,
         IMAGES,
         SNAPSHOTS,
+        managed_prefix_lists.RESOURCE,
     )
 }
 

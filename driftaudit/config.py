@@ -11,6 +11,7 @@ import yaml
 from jsonschema.exceptions import best_match
 
 from driftaudit import layout, yamltext
+from driftaudit.collect.accounts import AccountsFile
 from driftaudit.errors import ConfigError
 from driftaudit.schemas import validator
 
@@ -86,3 +87,58 @@ def load_yaml_document(path: Path, schema: str) -> tuple[Any, yaml.Node | None]:
 def load_yaml_checked(path: Path, schema: str) -> Any:
     """Parse ``path`` and validate it against ``schemas/<schema>.schema.json``."""
     return load_yaml_document(path, schema)[0]
+
+
+# --- driftaudit.yaml for snapshot: where it is, and its accounts part ------------------------
+
+CONFIG_NAME = "driftaudit.yaml"
+
+
+def snapshot_config(out_dir: Path | None, cwd: Path | None = None) -> Path | None:
+    """The ``driftaudit.yaml`` a snapshot reads without ``--config``: the one at the root of
+    the git repository holding DIR (the file ``diff`` and ``report`` read there), else, when
+    DIR is in no repository (or there is no ``-o``), the one in the current directory; None
+    when there is none. A link there is named, never followed (the repository's content may
+    be a pull request's); a FIFO or directory is not read either."""
+    from driftaudit.gitrepo import Repo
+
+    here = cwd or Path.cwd()
+    found = here / CONFIG_NAME
+    if out_dir is not None:
+        probe = Path(os.path.abspath(out_dir))
+        while not probe.is_dir() and probe != probe.parent:
+            probe = probe.parent  # DIR may not exist yet: ask from its nearest ancestor
+        proc = Repo(probe).git("rev-parse", "--show-toplevel", check=False)
+        if proc.returncode == 0:
+            found = Path(proc.stdout.decode().strip()) / CONFIG_NAME
+    if found.is_symlink():
+        raise ConfigError(f"{found}: is a symbolic link; not followed (pass --config to use it)")
+    if not found.exists():
+        return None
+    return found
+
+
+def load_accounts(path: Path | None) -> AccountsFile:
+    """The accounts part of a config file (:class:`driftaudit.collect.accounts.AccountsFile`),
+    validated by its schema and for meaning: a ``role_arn`` in another account than the
+    entry's ``id``, an account listed twice (each ``file:line:`` naming the place)."""
+    if path is None:
+        return AccountsFile()
+    data, node = load_yaml_document(path, "config")
+    seen: dict[str, int] = {}
+    for n, entry in enumerate(data.get("accounts") or ()):
+        at = yamltext.line_of(node, ["accounts", n, "id"])
+        if entry["id"] in seen:
+            raise ConfigError(
+                f"{path}:{at}: $.accounts[{n}].id: account {entry['id']} is listed twice "
+                f"(first at line {seen[entry['id']]})"
+            )
+        seen[entry["id"]] = at
+        arn = entry.get("role_arn")
+        if arn is not None and arn.split(":")[4] != entry["id"]:
+            line = yamltext.line_of(node, ["accounts", n, "role_arn"])
+            raise ConfigError(
+                f"{path}:{line}: $.accounts[{n}].role_arn: {arn} is a role of account "
+                f"{arn.split(':')[4]}, not of {entry['id']}"
+            )
+    return AccountsFile.from_config(data)

@@ -6,7 +6,8 @@ the store when it writes, git when it stages and diffs, ``validate``, ``check`` 
 and the pre-commit hook's ``files:`` pattern (a test keeps that one equal to
 :func:`precommit_pattern`).
 
-* account: 12 digits; region: ``us-east-1``, ``us-gov-west-1``, ``eusc-de-east-1``;
+* account: 12 digits; region: ``us-east-1``, ``us-gov-west-1``, ``eusc-de-east-1``, or
+  ``global`` for what belongs to the account as a whole (the ``accounts`` type);
   type: a registered resource type; id: an AWS id, ``[A-Za-z0-9][A-Za-z0-9._-]*`` (never a
   tag or a name), so no data can name, hide or escape a path;
 * the file holds an envelope ``{account, region, type, id, resource}`` that says the same.
@@ -29,7 +30,9 @@ from typing import Any
 from driftaudit.errors import UnsafeName
 
 ACCOUNT = r"[0-9]{12}"
-REGION = r"[a-z]{2,4}(?:-[a-z]+)+-[0-9]{1,2}"
+#: Resources of an account as a whole (its aliases) live in the region ``global``.
+GLOBAL = "global"
+REGION = rf"(?:[a-z]{{2,4}}(?:-[a-z]+)+-[0-9]{{1,2}}|{GLOBAL})"
 TYPE = r"[a-z][a-z0-9_]*"
 ID = r"[A-Za-z0-9][A-Za-z0-9._-]{0,254}"
 EXTENSIONS = ("yaml", "json")

@@ -20,6 +20,9 @@ from driftaudit.collect.job import SnapshotOutcome
 from driftaudit.gitrepo import WORKTREE, Repo
 from driftaudit.textsafe import one_line
 
+#: The paragraph naming the default VPCs a run left out (``--skip-default-vpcs``).
+LEFT_OUT_INTRO = "Left out (--skip-default-vpcs): default VPCs with nothing of ours in them:"
+
 
 @dataclass
 class CommitResult:
@@ -51,7 +54,9 @@ def commit_snapshot(
     result = diff(repo, rel, old, Revision(WORKTREE, "working tree", ""), rules=rules)
     failed = [f"{p.account}/{p.region}/{p.type} {f.describe()}" for p, f in outcome.failed]
     files = len(repo.tree_entries(WORKTREE, rel)) if initial else outcome.resources
-    message = commit_message(result.changes, files, failed, initial, run_record(outcome, rel))
+    message = commit_message(
+        result.changes, files, failed, initial, run_record(outcome, rel), left_out=outcome.left_out
+    )
     # Committed even when nothing changed (an empty commit): the run is on record, so
     # history knows the state was seen then, and a day without a commit is a day the job
     # did not run; a partial run's failures say which parts were not read.
@@ -70,6 +75,7 @@ def commit_message(
     initial: bool,
     run: RunRecord,
     top: int = 20,
+    left_out: list[str] | None = None,
 ) -> str:
     """``git log`` alone reads as an audit trail: counts, then the most severe lines, then
     the failed parts, which :func:`rangediff.failed_parts` reads back, then the run record
@@ -103,6 +109,10 @@ def commit_message(
         lines.extend(f"[{sev}] {one_line(text)}" for sev, text in entries[:top])
         if len(entries) > top:
             lines.append(f"... and {len(entries) - top} more")
+    if left_out:
+        # Read whole and decided, not "could not read": their files are gone on purpose.
+        lines += ["", LEFT_OUT_INTRO]
+        lines.extend(f"  {one_line(v)}" for v in left_out)
     if failed:
         lines.append("")
         lines.append(FAILED_INTRO)

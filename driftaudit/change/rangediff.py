@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from driftaudit import layout
+from driftaudit.aliases import account_aliases
 from driftaudit.change.differ import SEVERITIES, Change, compare, severity_rank
 from driftaudit.change.prefixlists import see_through
 from driftaudit.change.severity import Rules, classify
@@ -99,6 +100,8 @@ class DiffResult:
     days: list[dict[str, Any]] = field(default_factory=list)
     #: Spans of days in the range without a run (see :func:`days_without_run`).
     days_without_run: list[dict[str, Any]] = field(default_factory=list)
+    #: account -> the alias shown beside it (:mod:`driftaudit.aliases`).
+    aliases: dict[str, str] = field(default_factory=dict)
 
 
 def diff(
@@ -448,6 +451,7 @@ def diff_directory(
     result.days_without_run = days_without_run(
         result.days if per_day else run_days(repo, rel, old, new)
     )
+    result.aliases = account_aliases(repo, rel, new.rev, repository_config(repo, config))
     return result
 
 

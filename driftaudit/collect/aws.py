@@ -6,6 +6,7 @@ Nothing here runs at import time; the CLI builds a :class:`ClientPool` and passe
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import datetime as dt
 import os
@@ -29,7 +30,20 @@ from botocore.exceptions import (
 from botocore.utils import parse_timestamp
 
 from driftaudit import __version__
-from driftaudit.errors import ConfigError, DriftauditError, ReadOnlyViolation
+from driftaudit.collect.accounts import (
+    AccountSettings,
+    AccountsFile,
+    CommandLine,
+    check_role_arn,
+    choose_regions,
+    needs_enabled_regions,
+    org_role,
+)
+from driftaudit.collect.accounts import plan as accounts_plan
+from driftaudit.collect.failures import DeadlineExceeded, classify_call
+from driftaudit.errors import ConfigError, DriftauditError, PartFailure, ReadOnlyViolation
+
+__all__ = ["DeadlineExceeded"]  # raised by the deadline guard; defined with the failures
 
 READ_ONLY_PREFIXES = ("Describe", "List", "Get")
 # Read-only by name but able to return instance user data, console output or passwords.
@@ -48,7 +62,6 @@ FORBIDDEN = frozenset(
 ALSO_ALLOWED = frozenset({("sts", "AssumeRole"), ("sts", "AssumeRoleWithWebIdentity")})
 
 REGION_RE = re.compile(r"^[a-z]{2}(?:-[a-z]+)+-\d{1,2}$")
-ROLE_ARN_RE = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):role/[\w+=,.@/-]{1,512}$")
 ACCOUNT_RE = re.compile(r"^\d{12}$")
 
 
@@ -91,15 +104,6 @@ def fast_timestamp(value: Any) -> Any:
     return dt.datetime(
         int(year), int(month), int(day), int(hour), int(minute), int(second), micro, tzinfo=tz
     )
-
-
-class DeadlineExceeded(DriftauditError):
-    """A call was about to be sent (a first attempt, a retry, a next page) after the
-    deadline of the part or run making it."""
-
-    def __init__(self, operation: str, label: str) -> None:
-        super().__init__(f"{label} passed before {operation} could be sent")
-        self.operation, self.label = operation, label
 
 
 # The deadline of the work running on this thread (a part, or the run's set-up calls).
@@ -170,8 +174,38 @@ def client_config(workers: int, max_wait: float | None = None) -> Config:
 class Account:
     account_id: str
     session: boto3.Session
-    #: How it was reached, for messages: "default credentials" or the role ARN.
+    #: How it was reached, for messages: "default credentials", a profile or the role ARN.
     via: str
+    #: The name shown beside the id (the accounts file's ``alias``), "" without one.
+    alias: str = ""
+    #: Leave out default VPCs with nothing of ours in them (--skip-default-vpcs).
+    skip_default_vpcs: bool = False
+
+    @property
+    def home(self) -> str:
+        """The region of calls that belong to no region (IAM, STS, DescribeRegions)."""
+        return self.session.region_name or "us-east-1"
+
+
+class AccountError(DriftauditError):
+    """One account could not be reached or set up (its role not assumed, its regions not
+    listed): its parts fail, the other accounts are read."""
+
+    def __init__(self, failure: PartFailure) -> None:
+        super().__init__(failure.describe())
+        self.failure = failure
+
+
+@dataclass(frozen=True)
+class AccountFailure:
+    """An account none of whose parts could be read, and why (naming its role or profile)."""
+
+    settings: AccountSettings
+    failure: PartFailure
+
+    @property
+    def account_id(self) -> str:
+        return self.settings.account_id or ""
 
 
 def check_endpoint_url(url: str) -> str:
@@ -206,6 +240,7 @@ class ClientPool:
         self.config = client_config(workers, max_wait)
         self._lock = threading.Lock()
         self._clients: dict[tuple[str, str, str], Any] = {}
+        self._sessions: dict[str | None, boto3.Session] = {}
 
     def client(self, account: Account, service: str, region: str) -> Any:
         key = (account.account_id, region, service)
@@ -219,65 +254,246 @@ class ClientPool:
                 )
             return self._clients[key]
 
-    def open_accounts(self, profile: str | None, role_arns: tuple[str, ...]) -> list[Account]:
-        """The accounts to snapshot: the caller's own, or each role's."""
-        try:
-            base = boto3.Session(profile_name=profile)
-        except ProfileNotFound as e:
-            raise ConfigError(f"AWS profile {profile!r} not found in the AWS config files") from e
-        prepare_session(base)
-        home = base.region_name or "us-east-1"
-        # The first call of a run: fail fast (4 attempts, not 10) when the endpoint is wrong
+    # --- the accounts of a run: set-up calls ------------------------------------------------
+
+    def base_session(self, profile: str | None) -> boto3.Session:
+        """The run's own credentials (``--profile``, else boto3's chain), or those of an
+        account's ``profile``: one prepared session per profile."""
+        with self._lock:
+            session = self._sessions.get(profile)
+            if session is None:
+                try:
+                    session = prepare_session(boto3.Session(profile_name=profile))
+                except ProfileNotFound as e:
+                    raise ConfigError(
+                        f"AWS profile {profile!r} not found in the AWS config files"
+                    ) from e
+                self._sessions[profile] = session
+            return session
+
+    def _setup_client(self, session: boto3.Session, service: str) -> Any:
+        # The first calls of a run: fail fast (4 attempts, not 10) when the endpoint is wrong
         # or unreachable, rather than backing off for a minute before saying so.
         setup = self.config.merge(Config(retries={"total_max_attempts": 4}))
-        sts = base.client("sts", region_name=home, endpoint_url=self.endpoint_url, config=setup)
-        if not role_arns:
-            ident = _call(sts, "get_caller_identity")
-            return [Account(_account_id(ident["Account"]), base, "default credentials")]
-        accounts = []
-        for arn in role_arns:
-            match = ROLE_ARN_RE.fullmatch(arn)
-            if not match:
-                raise ConfigError(
-                    f"--role-arn {arn!r} is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)"
-                )
-            creds = _call(sts, "assume_role", RoleArn=arn, RoleSessionName="driftaudit")
-            c = creds["Credentials"]
-            session = boto3.Session(
-                aws_access_key_id=c["AccessKeyId"],
-                aws_secret_access_key=c["SecretAccessKey"],
-                aws_session_token=c["SessionToken"],
-                region_name=base.region_name,
-            )
-            prepare_session(session)
-            accounts.append(Account(match.group(1), session, arn))
-        return accounts
+        region = session.region_name or "us-east-1"
+        return session.client(
+            service, region_name=region, endpoint_url=self.endpoint_url, config=setup
+        )
 
-    def regions(self, account: Account, requested: tuple[str, ...], all_regions: bool) -> list[str]:
-        """Positional regions, else every enabled region, else the session's default."""
+    def partition(self, profile: str | None) -> str:
+        """The partition of the run's region (``aws``, ``aws-us-gov``, ``aws-cn``), for the
+        role ARNs of organization accounts; no call."""
+        session = self.base_session(profile)
+        return str(session.get_partition_for_region(session.region_name or "us-east-1"))
+
+    def organization_accounts(self, profile: str | None) -> list[str]:
+        """The active accounts of the organization (organizations:ListAccounts with the run's
+        credentials: the management account or a delegated administrator). Its failure stops
+        the run: without the list, no account is known to be missing."""
+        org = self._setup_client(self.base_session(profile), "organizations")
+        try:
+            pages = org.get_paginator("list_accounts").paginate()
+            listed = [a for page in pages for a in page.get("Accounts", [])]
+        except (ClientError, BotoCoreError) as e:
+            raise _setup_error(e, "organizations:ListAccounts") from e
+        # State replaces Status (organizations, 2025); either says ACTIVE.
+        return sorted(
+            {
+                _account_id(a.get("Id", ""), "organizations:ListAccounts")
+                for a in listed
+                if (a.get("State") or a.get("Status")) == "ACTIVE"
+            }
+        )
+
+    def open_account(self, settings: AccountSettings) -> Account:
+        """The account's session (its profile's credentials, or the role assumed with them).
+        AccountError names the role or profile and the error."""
+        session = self.base_session(settings.profile)
+        if settings.role_arn is None:
+            sts = self._setup_client(session, "sts")
+            try:
+                if settings.account_id is None:
+                    # The caller's own account: no id to name its parts by, so its first
+                    # call failing stops the run (one line, from _call).
+                    ident = _call(sts, "get_caller_identity")
+                else:
+                    ident = sts.get_caller_identity()
+            except (ClientError, BotoCoreError) as e:
+                raise AccountError(
+                    classify_call(e, setup=f"sts:GetCallerIdentity with {settings.via}")
+                ) from e
+            reached = _account_id(ident.get("Account"), "sts:GetCallerIdentity")
+            if settings.account_id not in (None, reached):
+                raise AccountError(
+                    PartFailure(
+                        "wrong account",
+                        "",
+                        "",
+                        f"with {settings.via}, sts:GetCallerIdentity says account "
+                        f"{reached}, not {settings.account_id}",
+                    )
+                )
+            return Account(
+                reached, session, settings.via, settings.alias, settings.skip_default_vpcs
+            )
+        params: dict[str, Any] = {
+            "RoleArn": settings.role_arn,
+            "RoleSessionName": settings.session_name,
+        }
+        if settings.external_id:
+            params["ExternalId"] = settings.external_id
+        if settings.duration:
+            params["DurationSeconds"] = settings.duration
+        try:
+            creds = self._setup_client(session, "sts").assume_role(**params)["Credentials"]
+        except (ClientError, BotoCoreError) as e:
+            raise AccountError(
+                classify_call(e, setup=f"sts:AssumeRole for {settings.role_arn}")
+            ) from e
+        assumed = prepare_session(
+            boto3.Session(
+                aws_access_key_id=creds["AccessKeyId"],
+                aws_secret_access_key=creds["SecretAccessKey"],
+                aws_session_token=creds["SessionToken"],
+                region_name=session.region_name,
+            )
+        )
+        account_id = settings.account_id or settings.role_arn.split(":")[4]
+        return Account(
+            account_id, assumed, settings.role_arn, settings.alias, settings.skip_default_vpcs
+        )
+
+    def account_regions(
+        self,
+        account: Account,
+        settings: AccountSettings,
+        requested: tuple[str, ...],
+        all_regions: bool,
+    ) -> list[str]:
+        """The regions to read in the account; DescribeRegions (without AllRegions: only the
+        regions enabled for it) when every region is asked for. AccountError when it fails."""
+        enabled: list[str] | None = None
+        if needs_enabled_regions(settings, requested, all_regions):
+            ec2 = self.client(account, "ec2", account.home)
+            try:
+                if settings.account_id is None:
+                    found = _call(ec2, "describe_regions")["Regions"]  # stops the run
+                else:
+                    found = ec2.describe_regions()["Regions"]
+            except (ClientError, BotoCoreError) as e:
+                raise AccountError(
+                    classify_call(e, setup=f"ec2:DescribeRegions with {account.via}")
+                ) from e
+            enabled = [r["RegionName"] for r in found if REGION_RE.fullmatch(r["RegionName"])]
+        return choose_regions(
+            settings, requested, all_regions, enabled, account.session.region_name
+        )
+
+    def open_targets(
+        self,
+        plan: list[AccountSettings],
+        requested: tuple[str, ...],
+        all_regions: bool,
+        workers: int = 16,
+        until: float | None = None,
+    ) -> tuple[list[tuple[Account, list[str]]], list[AccountFailure]]:
+        """Every planned account opened (in parallel: an organization has hundreds), with its
+        regions. An account whose role cannot be assumed or whose first call fails is an
+        :class:`AccountFailure`, never the end of the run; only the caller's own account,
+        which has no id to name its parts by, fails the run (ConfigError)."""
         for region in requested:
             if not REGION_RE.fullmatch(region):
                 raise ConfigError(f"{region!r} is not an AWS region name (like us-east-1)")
-        if all_regions:
-            ec2 = self.client(account, "ec2", account.session.region_name or "us-east-1")
-            # Without AllRegions, DescribeRegions lists only the regions enabled for the account.
-            found = _call(ec2, "describe_regions")["Regions"]
-            names = sorted({r["RegionName"] for r in found} | set(requested))
-            return [n for n in names if REGION_RE.fullmatch(n)]
-        if requested:
-            return sorted(set(requested))
-        if not account.session.region_name:
-            raise ConfigError(
-                "no region: name one (driftaudit snapshot us-east-1), use --all-regions, "
-                "or set AWS_DEFAULT_REGION / a profile region"
-            )
-        return [account.session.region_name]
+        for settings in plan:
+            if settings.role_arn:
+                check_role_arn(settings.role_arn)
+
+        def open_one(settings: AccountSettings) -> tuple[Account, list[str]]:
+            with deadline(until, "the run's deadline (--timeout)"):
+                try:
+                    account = self.open_account(settings)
+                    regions = self.account_regions(account, settings, requested, all_regions)
+                except AccountError:
+                    raise
+                except DeadlineExceeded as e:
+                    if settings.account_id is None:
+                        raise
+                    raise AccountError(PartFailure("timed out", "", "", str(e))) from e
+                except DriftauditError as e:  # a profile not found, an odd answer
+                    if settings.account_id is None:
+                        raise
+                    raise AccountError(classify_call(e, setup=f"setting up {settings.via}")) from e
+                return account, regions
+
+        targets: list[tuple[Account, list[str]]] = []
+        failures: list[AccountFailure] = []
+        with concurrent.futures.ThreadPoolExecutor(
+            max_workers=max(1, min(workers, len(plan))), thread_name_prefix="accounts"
+        ) as pool:
+            futures = [(s, pool.submit(open_one, s)) for s in plan]
+            for settings, future in futures:
+                try:
+                    targets.append(future.result())
+                except AccountError as e:
+                    if settings.account_id is None:
+                        raise ConfigError(e.failure.describe()) from e
+                    failures.append(AccountFailure(settings, e.failure))
+        return targets, failures
+
+    def open_run(
+        self,
+        cli: CommandLine,
+        file: AccountsFile,
+        requested: tuple[str, ...],
+        all_regions: bool,
+        workers: int = 16,
+        until: float | None = None,
+    ) -> tuple[list[tuple[Account, list[str]]], list[AccountFailure]]:
+        """The accounts of a snapshot run: the run's own credentials checked, the
+        organization listed when the run discovers it, each account opened with its regions
+        (:meth:`open_targets`)."""
+        self.base_session(cli.profile)  # --profile nope: one line, before any call
+        organization = None
+        if org_role(cli, file) is not None:
+            with deadline(until, "the run's deadline (--timeout)"):
+                organization = self.organization_accounts(cli.profile)
+        plan = accounts_plan(cli, file, organization, self.partition(cli.profile))
+        return self.open_targets(plan, requested, all_regions, workers, until)
+
+    def open_accounts(self, profile: str | None, role_arns: tuple[str, ...]) -> list[Account]:
+        """The caller's own account, or each role's, all reached or a ConfigError (the
+        demo's simple case; ``snapshot`` uses :meth:`open_targets`)."""
+        plan = accounts_plan(CommandLine(role_arns=role_arns, profile=profile), AccountsFile())
+        opened = []
+        for settings in plan:
+            if settings.role_arn:
+                check_role_arn(settings.role_arn)
+            try:
+                opened.append(self.open_account(settings))
+            except AccountError as e:
+                raise ConfigError(e.failure.describe()) from e
+        return opened
 
 
-def _account_id(value: str) -> str:
+def _account_id(value: Any, operation: str) -> str:
     if not ACCOUNT_RE.fullmatch(str(value)):
-        raise ConfigError(f"sts:GetCallerIdentity returned an unexpected account id {value!r}")
+        raise ConfigError(f"{operation} returned an unexpected account id {value!r}")
     return str(value)
+
+
+def _setup_error(e: Exception, operation: str) -> ConfigError:
+    """The one line of a set-up call whose failure stops the whole run."""
+    if isinstance(e, NoCredentialsError):
+        return ConfigError(
+            "no AWS credentials found (boto3 looked in the environment, the shared config and "
+            "credentials files, SSO and instance metadata); set AWS_PROFILE or use --profile"
+        )
+    if isinstance(e, NoRegionError):
+        return ConfigError("no region configured; set AWS_DEFAULT_REGION or name a region")
+    if isinstance(e, ClientError):
+        err = e.response.get("Error", {})
+        return ConfigError(f"{operation} failed: {err.get('Code')}: {err.get('Message')}")
+    return ConfigError(f"{operation} failed: {e}")
 
 
 def _call(client: Any, method: str, **kwargs: Any) -> Any:
@@ -287,15 +503,5 @@ def _call(client: Any, method: str, **kwargs: Any) -> Any:
     )
     try:
         return getattr(client, method)(**kwargs)
-    except NoCredentialsError as e:
-        raise ConfigError(
-            "no AWS credentials found (boto3 looked in the environment, the shared config and "
-            "credentials files, SSO and instance metadata); set AWS_PROFILE or use --profile"
-        ) from e
-    except NoRegionError as e:
-        raise ConfigError("no region configured; set AWS_DEFAULT_REGION or name a region") from e
-    except ClientError as e:
-        err = e.response.get("Error", {})
-        raise ConfigError(f"{operation} failed: {err.get('Code')}: {err.get('Message')}") from e
-    except BotoCoreError as e:
-        raise ConfigError(f"{operation} failed: {e}") from e
+    except (ClientError, BotoCoreError) as e:
+        raise _setup_error(e, operation) from e

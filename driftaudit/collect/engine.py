@@ -18,29 +18,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
-from botocore.exceptions import (
-    BotoCoreError,
-    ClientError,
-    ConnectionClosedError,
-    ConnectTimeoutError,
-    EndpointConnectionError,
-    ReadTimeoutError,
-)
-from botocore.parsers import ResponseParserError
-
 from driftaudit import layout
 from driftaudit.canonical import normalize
-from driftaudit.collect.aws import Account, ClientPool, DeadlineExceeded, deadline
+from driftaudit.collect.aws import Account, ClientPool, deadline
 from driftaudit.collect.collectors.base import Raw, ResourceType
 from driftaudit.collect.deadlines import DEADLINE, Deadlines
-from driftaudit.errors import (
-    ACCESS_CODES,
-    OPT_IN_CODES,
-    THROTTLE_CODES,
-    PartFailure,
-    ReadOnlyViolation,
-)
-from driftaudit.textsafe import one_line
+from driftaudit.collect.failures import classify_call
+from driftaudit.errors import PartFailure
 
 
 @dataclass(frozen=True, order=True)
@@ -86,40 +70,8 @@ def build_resources(rtype: ResourceType, raw_items: list[Raw]) -> dict[str, Raw]
 def classify(exc: BaseException, rtype: ResourceType) -> PartFailure:
     """Name what went wrong, for one stderr line and the commit/report; the message is one
     line whatever the exception said (a response body, a traceback-like text)."""
-    failure = _classify(exc, rtype)
-    return replace(failure, message=one_line(failure.message))
-
-
-def _classify(exc: BaseException, rtype: ResourceType) -> PartFailure:
-    if isinstance(exc, DeadlineExceeded):
-        return PartFailure(DEADLINE, "", "", str(exc))
-    if isinstance(exc, ClientError):
-        err = exc.response.get("Error", {})
-        code = str(err.get("Code", ""))
-        message = " ".join(str(err.get("Message", "")).split())[:300]
-        service = rtype.services[0] if len(rtype.services) == 1 else "/".join(rtype.services)
-        operation = f"{service}:{exc.operation_name}"
-        if code in ACCESS_CODES:
-            kind = "access denied"
-        elif code in OPT_IN_CODES:
-            kind = "region or service not enabled"
-        elif code in THROTTLE_CODES:
-            kind = "throttled after retries"
-        else:
-            kind = "AWS error"
-        return PartFailure(kind, operation, code, message)
-    if isinstance(exc, (EndpointConnectionError, ConnectionClosedError, ConnectTimeoutError)):
-        return PartFailure("endpoint unreachable", "", type(exc).__name__, str(exc))
-    if isinstance(exc, ReadTimeoutError):
-        return PartFailure("timed out", "", type(exc).__name__, str(exc))
-    if isinstance(exc, ResponseParserError):
-        # e.g. an emulator's or proxy's HTML error page instead of an AWS response
-        return PartFailure("unreadable response", "", "ResponseParserError", str(exc)[:300])
-    if isinstance(exc, ReadOnlyViolation):
-        return PartFailure("refused", "", "ReadOnlyViolation", str(exc))
-    if isinstance(exc, BotoCoreError):
-        return PartFailure("AWS client error", "", type(exc).__name__, str(exc)[:300])
-    return PartFailure("internal error", "", type(exc).__name__, str(exc)[:300])
+    service = rtype.services[0] if len(rtype.services) == 1 else "/".join(rtype.services)
+    return classify_call(exc, service)
 
 
 def collect_part(
@@ -133,9 +85,11 @@ def collect_part(
     """One part, whole or failed; no call of it is sent after ``until`` (monotonic)."""
     part = Part(account.account_id, region, rtype.name)
     start = time.perf_counter()
+    # A part of the account as a whole (region "global") calls from the account's home.
+    calls_region = account.home if region == layout.GLOBAL else region
 
     def clients(service: str) -> Any:
-        return pool.client(account, service, region)
+        return pool.client(account, service, calls_region)
 
     try:
         with deadline(until, label):
@@ -149,6 +103,25 @@ def collect_part(
 
 
 Job = tuple[Account, str, ResourceType]
+
+
+def places(
+    regions: list[str], types: list[ResourceType], account_wide: bool = True
+) -> list[tuple[str, ResourceType]]:
+    """(region, type) of every part of one account read in ``regions``: each region and
+    type, then ``global`` for each type of the account as a whole (with ``account_wide``)."""
+    regional = [(r, t) for r in regions for t in types if t.scope == "region"]
+    wide = [(layout.GLOBAL, t) for t in types if t.scope == "account"] if account_wide else []
+    return regional + wide
+
+
+def planned_parts(targets: list[tuple[Account, list[str]]], types: list[ResourceType]) -> list[Job]:
+    """Every part of a run, account by account (an account read in no region has none)."""
+    return [
+        (account, region, rtype)
+        for account, regions in targets
+        for region, rtype in places(regions, types, account_wide=bool(regions))
+    ]
 
 
 def collect(
@@ -168,12 +141,7 @@ def collect(
     if not deadlines.start:
         deadlines = replace(deadlines, start=time.monotonic())
     run_end = deadlines.run_end
-    jobs: list[Job] = [
-        (account, region, rtype)
-        for account, regions in targets
-        for region in regions
-        for rtype in types
-    ]
+    jobs = planned_parts(targets, types)
     if on_start:
         on_start(len(jobs))
     todo: queue.SimpleQueue[Job] = queue.SimpleQueue()

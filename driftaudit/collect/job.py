@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from driftaudit.canonical import dumps
-from driftaudit.collect.aws import Account, ClientPool
+from driftaudit.collect import defaultvpcs
+from driftaudit.collect.aws import Account, AccountFailure, ClientPool
 from driftaudit.collect.collectors.base import ResourceType
 from driftaudit.collect.deadlines import Deadlines
-from driftaudit.collect.engine import Part, PartResult, collect
+from driftaudit.collect.engine import Part, PartResult, collect, places
 from driftaudit.collect.store import StoreError, WriteStats, render_part, write_part
 from driftaudit.errors import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, PartFailure, UnsafeName
 
@@ -35,17 +36,43 @@ class SnapshotOutcome:
     document: dict[str, Any] = field(default_factory=dict)
     #: The traceback of each part that failed on an internal error (``snapshot -v``).
     tracebacks: dict[Part, str] = field(default_factory=dict)
+    #: Accounts that could not be reached (their role not assumed...): all their parts failed.
+    failed_accounts: list[AccountFailure] = field(default_factory=list)
+    #: Default VPCs left out (--skip-default-vpcs): "account/region vpc-… (N resources)".
+    left_out: list[str] = field(default_factory=list)
+    #: Resources of those VPCs left out, in all.
+    left_out_resources: int = 0
 
     @property
     def exit_code(self) -> int:
         """0 complete; 3 partial; 1 when nothing was read, or when writes failed and no
         part had anything written (only empty parts "succeeded": nothing reached DIR)."""
-        if not self.failed:
+        if not self.failed and not self.failed_accounts:
             return EXIT_OK
         write_failed = any(f.stage == "write" for _, f in self.failed)
         if not self.succeeded or (write_failed and not self.filled):
             return EXIT_ERROR
         return EXIT_PARTIAL
+
+
+def account_failure_line(failure: AccountFailure) -> str:
+    alias = f" ({failure.settings.alias})" if failure.settings.alias else ""
+    return (
+        f"driftaudit: {failure.account_id}{alias}: could not read any part "
+        f"({failure.failure.describe()}); previous files kept"
+    )
+
+
+def failed_account_parts(
+    failure: AccountFailure, types: list[ResourceType], regions: Sequence[str]
+) -> list[Part]:
+    """The parts a failed account would have had: in the regions its settings name, else
+    in ``regions`` (those asked for, or those the other accounts listed), never one it
+    excludes."""
+    settings = failure.settings
+    named = settings.regions if isinstance(settings.regions, tuple) else ()
+    kept = [r for r in (named or regions) if settings.keeps(r)]
+    return [Part(failure.account_id, r, t.name) for r, t in places(kept, types)]
 
 
 def failure_line(part: Part, failure: PartFailure) -> str:
@@ -76,6 +103,12 @@ class Progress:
         self.done += 1
         self._draw(str(result.part))
 
+    def each(self, results: Iterable[PartResult]) -> Iterator[PartResult]:
+        """``results``, each counted as it comes."""
+        for result in results:
+            self.step(result)
+            yield result
+
     def _draw(self, last: str) -> None:
         if self.enabled:
             self.stream.write(f"\r\x1b[K[{self.done}/{self.total}] {last}"[:200])
@@ -97,15 +130,36 @@ def take_snapshot(
     progress: Progress | None = None,
     warn: Callable[[str], None] = lambda line: print(line, file=sys.stderr),
     deadlines: Deadlines | None = None,
+    failed_accounts: Sequence[AccountFailure] = (),
+    requested: Sequence[str] = (),
 ) -> SnapshotOutcome:
+    """Collect every part of ``targets`` and write (or gather) it; ``failed_accounts``
+    (their roles not assumed...) are recorded as failed parts, in the regions ``requested``
+    on the command line or, without, those the other accounts are read in."""
     outcome = SnapshotOutcome(
-        accounts=sorted({a.account_id for a, _ in targets}),
+        accounts=sorted(
+            {a.account_id for a, _ in targets} | {f.account_id for f in failed_accounts}
+        ),
         regions=sorted({r for _, regions in targets for r in regions}),
         types=[t.name for t in types],
     )
+    for account in failed_accounts:
+        outcome.failed_accounts.append(account)
+        warn(account_failure_line(account))
+        for part in failed_account_parts(account, types, requested or outcome.regions):
+            outcome.failed.append((part, account.failure))
     progress = progress or Progress(sys.stderr, enabled=False)
-    for result in collect(pool, targets, types, workers, progress.start, deadlines):
-        progress.step(result)
+    chosen = {t.name for t in types}
+    skipping = defaultvpcs.skipping(targets, chosen)
+    # The decision reads every type of EVIDENCE, chosen or not (the others are not written).
+    extra = [t for t in defaultvpcs.evidence_types() if t.name not in chosen] if skipping else []
+
+    def note(where: str, resources: int) -> None:
+        outcome.left_out.append(f"{where} ({resources} resources)")
+        outcome.left_out_resources += resources
+
+    results = collect(pool, targets, types + extra, workers, progress.start, deadlines)
+    for result in defaultvpcs.settled(progress.each(results), skipping, chosen, note):
         part, failure = result.part, result.failure
         if result.resources is not None:
             try:
@@ -163,6 +217,8 @@ def snapshot_and_commit(
     progress: Progress | None = None,
     warn: Callable[[str], None] = lambda line: print(line, file=sys.stderr),
     deadlines: Deadlines | None = None,
+    failed_accounts: Sequence[AccountFailure] = (),
+    requested: Sequence[str] = (),
 ) -> tuple[SnapshotOutcome, Committed | None]:
     """The snapshot job with ``--commit``, as the CLI and the demo both run it: collect and
     write every part into the prepared output (its lock held), then commit what succeeded
@@ -172,7 +228,17 @@ def snapshot_and_commit(
     from driftaudit.change.commit import commit_snapshot
 
     outcome = take_snapshot(
-        pool, targets, types, output.directory, fmt, workers, progress, warn, deadlines
+        pool,
+        targets,
+        types,
+        output.directory,
+        fmt,
+        workers,
+        progress,
+        warn,
+        deadlines,
+        failed_accounts,
+        requested,
     )
     if output.repo is None or not outcome.succeeded:
         return outcome, None

@@ -141,6 +141,7 @@ def run(
         result = query(index, at=when, **kwargs)
     finally:
         index.close()
+    _name_accounts(directory, result)
     warning = (result.get("sample") or {}).get("warning")
     if warning:
         click.echo(f"driftaudit: warning: {warning}", err=True)
@@ -153,6 +154,16 @@ def run(
     else:
         body = text(result)
     write_output(body, output)
+
+
+def _name_accounts(directory: Path, result: dict[str, Any]) -> None:
+    """Aliases beside account ids: the accounts file's, else AWS's as HEAD records them."""
+    from driftaudit.aliases import account_aliases, annotate
+    from driftaudit.change.rangediff import repository_config
+    from driftaudit.gitrepo import open_repo
+
+    repo, rel = open_repo(directory)
+    annotate(result, account_aliases(repo, rel, "HEAD", repository_config(repo, None)))
 
 
 @click.group(

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
+from driftaudit.collect.accounts import (
+    ACCOUNT_ID,
+    EXTERNAL_ID,
+    ROLE_NAME,
+    SESSION_NAME,
+    AccountsFile,
+    CommandLine,
+)
 from driftaudit.collect.collectors import REGISTRY
 from driftaudit.collect.deadlines import PART_TIMEOUT, RUN_TIMEOUT
 from driftaudit.commands import options
@@ -24,6 +34,12 @@ Examples:
   driftaudit snapshot --all-regions -o snapshots -f json
   driftaudit snapshot eu-west-1 --type security_groups,instances
   driftaudit snapshot us-east-1 --role-arn arn:aws:iam::111122223333:role/audit -o snapshots
+  driftaudit snapshot --all-regions --org-role driftaudit-audit --skip-default-vpcs -o snapshots
+  driftaudit snapshot -o snapshots --commit --config driftaudit.yaml   # its accounts: list
+
+\b
+An account whose role cannot be assumed (or whose first call fails) does not stop the
+others: its parts fail, named with the role ARN and the error, exit 3.
 
 \b
 A part that takes longer than --part-timeout, or is not done when --timeout runs out, fails
@@ -36,6 +52,34 @@ another run holds DIR (waited DRIFTAUDIT_LOCK_WAIT seconds, default 60), or a
 usage/configuration error, 2 with --fail-on: complete, and the commit holds changes the gate
 names, 4 with --fail-on: partial, and the gate tripped too.
 """
+
+
+def _matching(pattern: str, what: str) -> Callable[..., Any]:
+    """A click callback refusing a value (or any of a repeated option's) that is not
+    ``what``: an empty one too, so an unset variable cannot quietly mean "none"."""
+
+    def check(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+        for item in value if isinstance(value, tuple) else [value]:
+            if item is not None and not re.fullmatch(pattern, item):
+                raise click.BadParameter(f"{item!r} is not {what}", param=param)
+        return value
+
+    return check
+
+
+def accounts_of(cli: CommandLine, config: Path | None, out_dir: Path | None) -> AccountsFile:
+    """The accounts file (``--config``, else driftaudit.yaml where :func:`snapshot_config`
+    looks), checked against what the command line asks of it."""
+    from driftaudit.config import load_accounts, snapshot_config
+
+    if cli.role_arns and cli.org_role:
+        raise click.UsageError("--org-role and --role-arn cannot be combined")
+    found = load_accounts(config or snapshot_config(out_dir))
+    if cli.org_exclude and not (cli.org_role or found.org_role):
+        raise click.UsageError(
+            "--org-exclude needs --org-role (or organization: in the accounts file)"
+        )
+    return found
 
 
 def _output(out_dir: Path, commit: bool = True) -> Output:
@@ -68,7 +112,43 @@ def _output(out_dir: Path, commit: bool = True) -> Output:
     "role_arns",
     multiple=True,
     metavar="ARN",
-    help="Assume this role and snapshot its account (repeatable).",
+    help="Assume this role and snapshot its account (repeatable); replaces the accounts file's.",
+)
+@click.option(
+    "--org-role",
+    metavar="NAME",
+    callback=_matching(ROLE_NAME, "an IAM role name"),
+    help="Snapshot every active account of the organization through its role NAME.",
+)
+@click.option(
+    "--org-exclude",
+    metavar="ID",
+    multiple=True,
+    callback=_matching(ACCOUNT_ID, "a 12-digit account id"),
+    help="Leave this account of the organization out (repeatable).",
+)
+@click.option(
+    "--external-id",
+    metavar="ID",
+    callback=_matching(EXTERNAL_ID, "an sts:AssumeRole external id"),
+    help="ExternalId for every role assumed (the accounts file may set one per account).",
+)
+@click.option(
+    "--role-session-name",
+    metavar="NAME",
+    callback=_matching(SESSION_NAME, "an sts:AssumeRole session name"),
+    help="RoleSessionName for every role assumed (default driftaudit).",
+)
+@click.option(
+    "--skip-default-vpcs",
+    is_flag=True,
+    help="Leave out default VPCs with nothing of ours in them.",
+)
+@click.option(
+    "--config",
+    type=options.NonEmptyPath(dir_okay=False, path_type=Path),
+    help="Accounts file (default: driftaudit.yaml at the root of DIR's repository, "
+    "else in the current directory).",
 )
 @click.option(
     "--endpoint-url",
@@ -120,6 +200,12 @@ def snapshot(
     all_regions: bool,
     profile: str | None,
     role_arns: tuple[str, ...],
+    org_role: str | None,
+    org_exclude: tuple[str, ...],
+    external_id: str | None,
+    role_session_name: str | None,
+    skip_default_vpcs: bool,
+    config: Path | None,
     endpoint_url: str | None,
     types: tuple[str, ...],
     old_types: tuple[str, ...],
@@ -156,20 +242,43 @@ def snapshot(
     # No socket wait outlives a part, nor the run (whose set-up calls come before any part).
     max_wait = min(part_timeout, run_timeout)
     pool = ClientPool(endpoint_url=endpoint_url, workers=workers, max_wait=max_wait)
+    cli = CommandLine(
+        role_arns, org_role, org_exclude, external_id, role_session_name, profile, skip_default_vpcs
+    )
+    accounts_file = accounts_of(cli, config, out_dir)
     with deadline(deadlines.run_end, "the run's deadline (--timeout)"):  # set-up calls too
-        accounts = pool.open_accounts(profile, role_arns)
-        targets = [(a, pool.regions(a, regions, all_regions)) for a in accounts]
+        targets, unreached = pool.open_run(
+            cli, accounts_file, regions, all_regions, workers, deadlines.run_end
+        )
     if out_dir is not None and output is None:
         output = _output(out_dir, commit=False)  # input known good: a typo leaves no DIR
     progress = Progress(sys.stderr, enabled=sys.stderr.isatty() and not quiet and not verbose)
     committed: Committed | None = None
     if commit and output is not None:
         outcome, committed = snapshot_and_commit(
-            pool, targets, chosen, output, fmt, workers, progress, deadlines=deadlines
+            pool,
+            targets,
+            chosen,
+            output,
+            fmt,
+            workers,
+            progress,
+            deadlines=deadlines,
+            failed_accounts=unreached,
+            requested=regions,
         )
     else:
         outcome = take_snapshot(
-            pool, targets, chosen, out_dir, fmt, workers, progress, deadlines=deadlines
+            pool,
+            targets,
+            chosen,
+            out_dir,
+            fmt,
+            workers,
+            progress,
+            deadlines=deadlines,
+            failed_accounts=unreached,
+            requested=regions,
         )
     if out_dir is None and outcome.succeeded:
         sys.stdout.buffer.write(stdout_document(outcome, fmt))
@@ -188,6 +297,11 @@ def snapshot(
             if out_dir
             else ""
         )
+        if outcome.left_out:
+            where += (
+                f"; {outcome.left_out_resources} left out in {len(outcome.left_out)} "
+                "default VPC(s) with nothing of ours"
+            )
         click.echo(
             f"driftaudit: {len(outcome.accounts)} account(s), {len(outcome.regions)} region(s), "
             f"{len(outcome.types)} type(s): {outcome.resources} resources{where}; "
@@ -208,7 +322,7 @@ def snapshot(
             )
     code = outcome.exit_code
     if fail_on and committed is not None and committed.sha and out_dir is not None:
-        code = gated(code, commit_gate(out_dir, committed.sha, fail_on))
+        code = gated(code, commit_gate(out_dir, committed.sha, fail_on, config))
     sys.exit(code)
 
 

@@ -67,7 +67,9 @@ def bars(result: dict[str, Any]) -> list[Bar]:
                 + (f" ({h['name']})" if h["name"] else "")
                 + f"  {h['kind']} {h['address']}"
                 + (f" via {h['via']}" if h["via"] else "")
-                + f"  {h['account']}/{h['region']}"
+                + f"  {h['account']}"
+                + (f" ({h['account_alias']})" if h.get("account_alias") else "")
+                + f"/{h['region']}"
                 + (f" {h['vpc']}" if h["vpc"] else ""),
                 HOLDER,
                 h,

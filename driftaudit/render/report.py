@@ -48,7 +48,11 @@ def model(result: DiffResult) -> dict[str, Any]:
         "from": {"rev": result.old.rev, "label": result.old.label, "time": result.old.time},
         "to": {"rev": result.new.rev, "label": result.new.label, "time": result.new.time},
         "summary": summary(result.changes),
-        "changes": [c.as_dict() for c in result.changes],
+        "changes": [
+            {**c.as_dict(), "account_alias": result.aliases.get(c.account, "")}
+            for c in result.changes
+        ],
+        "accounts": dict(sorted(result.aliases.items())),
         "unreadable": list(result.unreadable),
         "failed_parts": list(result.failed_parts),
         "days": list(result.days),

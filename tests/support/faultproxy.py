@@ -6,7 +6,9 @@ Point the client's endpoint URL at ``proxy.url``; every request is read whole, d
 * with probability ``throttle_rate``: a throttling error in the service's own protocol
   (EC2: HTTP 503 ``RequestLimitExceeded``; query services such as STS, ELB, ELBv2 and
   Auto Scaling: HTTP 400 ``Throttling``);
-* if its action is denied: the service's access error (EC2: 403 ``UnauthorizedOperation``,
+* if its action is denied, or one of its parameters matches ``deny_params`` (name -> shell
+  pattern of the value: ``{"RoleArn": "arn:aws:iam::222222222222:role/*"}`` denies assuming
+  one account's roles): the service's access error (EC2: 403 ``UnauthorizedOperation``,
   the others: 403 ``AccessDenied``);
 * with probability ``reset_rate``: the connection is reset without an answer;
 * if its action is stalled (``stall_actions``): no answer for ``stall_seconds`` (``None``:
@@ -55,6 +57,7 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 _SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/([^/,\s]+)/([^/,\s]+)/aws4_request")
+_KEY = re.compile(r"Credential=([^/,\s]+)/")
 # Headers that belong to one connection, not to the request (RFC 9110 section 7.6.1).
 _HOP_BY_HOP = frozenset(
     {
@@ -117,6 +120,7 @@ class FaultProxy:
         latency: float = 0.0,
         throttle_rate: float = 0.0,
         deny_actions: Iterable[str] = (),
+        deny_params: dict[str, str] | None = None,
         reset_rate: float = 0.0,
         seed: int = 0,
         replay: bool = False,
@@ -134,6 +138,7 @@ class FaultProxy:
         self.latency = latency
         self.throttle_rate = throttle_rate
         self.deny_actions = tuple(deny_actions)
+        self.deny_params = dict(deny_params or {})
         self.stall_actions = tuple(stall_actions)
         self.stall_seconds = stall_seconds
         self.slow_actions = tuple(slow_actions)
@@ -147,6 +152,8 @@ class FaultProxy:
         self.counts: collections.Counter[str] = collections.Counter()
         #: "service:Action" -> requests seen (before any fault).
         self.actions: collections.Counter[str] = collections.Counter()
+        #: (access key id that signed it, "service:Action") -> requests seen.
+        self.signed: collections.Counter[tuple[str, str]] = collections.Counter()
         self.url = ""
         self._random = random.Random(seed)
         self._lock = threading.Lock()
@@ -211,8 +218,12 @@ class FaultProxy:
         names = (action, f"{service}:{action}")
         return any(fnmatch.fnmatchcase(n, p) for p in patterns for n in names)
 
-    def _denied(self, service: str, action: str) -> bool:
-        return self._matches(self.deny_actions, service, action)
+    def _denied(self, service: str, action: str, params: dict[str, list[str]]) -> bool:
+        return self._matches(self.deny_actions, service, action) or any(
+            fnmatch.fnmatchcase(value, pattern)
+            for name, pattern in self.deny_params.items()
+            for value in params.get(name, ())
+        )
 
     def stalls(self, service: str, action: str) -> bool:
         return bool(action) and self._matches(self.stall_actions, service, action)
@@ -232,7 +243,7 @@ class FaultProxy:
         ]
         return found[0] if found else None
 
-    def decide(self, service: str, action: str) -> str:
+    def decide(self, service: str, action: str, params: dict[str, list[str]] | None = None) -> str:
         """``throttle``, ``deny``, ``reset`` or ``forward`` for one request."""
         with self._lock:
             self.counts["requests"] += 1
@@ -244,7 +255,7 @@ class FaultProxy:
                 outcome = "forward"  # not an AWS API call (e.g. /moto-api/...)
             elif throttle:
                 outcome = "throttle"
-            elif self._denied(service, action):
+            elif self._denied(service, action, params or {}):
                 outcome = "deny"
             elif reset:
                 outcome = "reset"
@@ -300,7 +311,10 @@ class _Handler(BaseHTTPRequestHandler):
         service, action = self._identify(body)
         if self.owner.latency:
             time.sleep(self.owner.latency)
-        outcome = self.owner.decide(service, action)
+        key = _KEY.search(self.headers.get("Authorization", ""))
+        with self.owner._lock:
+            self.owner.signed[(key.group(1) if key else "", f"{service}:{action}")] += 1
+        outcome = self.owner.decide(service, action, self._params(body))
         if outcome in ("throttle", "deny"):
             self._answer(*error_response(service, action, outcome))
         elif outcome == "reset":
@@ -324,7 +338,13 @@ class _Handler(BaseHTTPRequestHandler):
         form = urllib.parse.parse_qs(body.decode("utf-8", errors="replace"))
         query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
         action = (form.get("Action") or query.get("Action") or [""])[0]
-        return service, action
+        # JSON protocols (Organizations) name it in X-Amz-Target: "<Service>.<Action>".
+        target = self.headers.get("X-Amz-Target", "")
+        return service, action or target.rpartition(".")[2]
+
+    def _params(self, body: bytes) -> dict[str, list[str]]:
+        """The request's form parameters (query protocols: STS, EC2, ELB...)."""
+        return urllib.parse.parse_qs(body.decode("utf-8", errors="replace"))
 
     def _answer(self, status: int, headers: dict[str, str], body: bytes) -> None:
         self.send_response(status)

@@ -353,7 +353,8 @@ class Generator:
             size = NESTED if echoed else self.listing or max([NESTED, *enum_draws(item)])
             items = [self.value(item, name, name, ()) for _ in range(size)]
         for it in items:
-            it.update(echoed)
+            if isinstance(it, dict):  # a list of strings (account aliases) echoes nothing
+                it.update(echoed)
         return items
 
     def value(self, shape: Shape, name: str, path: str, seen: tuple[str, ...]) -> Any:

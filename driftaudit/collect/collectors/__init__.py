@@ -13,6 +13,7 @@ from typing import Any
 
 from driftaudit.canonical import Spec
 from driftaudit.collect.collectors import (
+    accounts,
     auto_scaling_groups,
     elastic_ips,
     instances,
@@ -164,6 +165,7 @@ REGISTRY: dict[str, ResourceType] = {
         KEY_PAIRS,
         IMAGES,
         SNAPSHOTS,
+        accounts.RESOURCE,
         managed_prefix_lists.RESOURCE,
     )
 }
@@ -183,6 +185,35 @@ def iam_policy() -> dict[str, Any]:
         "Resource": "*",
     }
     return {"Version": "2012-10-17", "Statement": [statement]}
+
+
+#: What the credentials that run a snapshot need beyond the audit role's policy, when they
+#: reach accounts through roles (--role-arn, the accounts file) and list the organization
+#: (--org-role): they change nothing in any account.
+CALLER_ACTIONS = ("organizations:ListAccounts", "sts:AssumeRole")
+
+
+def caller_policy(role_name: str = "driftaudit-audit") -> dict[str, Any]:
+    """README's policy of the credentials that run driftaudit in the management (or a
+    delegated administrator) account: assume the audit role in every account, list the
+    organization's accounts (``python -m driftaudit.collect.collectors caller``)."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "DriftauditAssumeTheAuditRole",
+                "Effect": "Allow",
+                "Action": "sts:AssumeRole",
+                "Resource": f"arn:aws:iam::*:role/{role_name}",
+            },
+            {
+                "Sid": "DriftauditListTheOrganization",
+                "Effect": "Allow",
+                "Action": "organizations:ListAccounts",
+                "Resource": "*",
+            },
+        ],
+    }
 
 
 def resource_type(name: str) -> ResourceType:

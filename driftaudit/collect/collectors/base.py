@@ -39,6 +39,7 @@ IAM_PREFIX = {
     "elb": "elasticloadbalancing",
     "autoscaling": "autoscaling",
     "sts": "sts",
+    "iam": "iam",
 }
 
 
@@ -113,6 +114,9 @@ class ResourceType:
     encryption_path: str | None = None
     #: A reader's check beyond the envelope: (JSON path, problem) or None.
     check: Callable[[Raw], tuple[list[Any], str] | None] = _no_check
+    #: "region": one part per (account, region); "account": one part per account, in the
+    #: region ``global`` of the layout (its calls go to the account's home region).
+    scope: str = "region"
 
     @property
     def services(self) -> tuple[str, ...]:

@@ -414,3 +414,53 @@ def test_the_caller_only_lists_and_assumes_and_the_roles_only_read(
     # Within the audit role's policy (tests/test_iam.py seeds what makes every call of it).
     assert by_roles <= set(iam_policy()["Statement"][0]["Action"])
     assert {"iam:ListAccountAliases", "ec2:DescribeRegions", "sts:GetCallerIdentity"} <= by_roles
+
+
+def test_profiles_per_account_a_wrong_account_and_a_failed_first_call(
+    org: Org,
+    run: Callable[..., Result],
+    tmp_path: Path,
+    chdir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An SSO setup's profile per account: its credentials are used for that account (the
+    recording proxy sees its key), and when they reach another account than the entry's id,
+    that account fails ("wrong account") instead of having another account's resources
+    written under its id. A role assumed, then its first call (DescribeRegions) denied:
+    that account fails alone."""
+    credentials = tmp_path / "credentials"
+    credentials.write_text(
+        "[sandbox]\naws_access_key_id = sandboxkey\naws_secret_access_key = sandboxsecret\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(credentials))
+    wrong, denied = org.members
+    (chdir / "driftaudit.yaml").write_text(
+        f"""\
+account_defaults: {{regions: [{REGION}]}}
+accounts:
+  - {{id: "{MANAGEMENT}", profile: sandbox}}
+  - {{id: "{wrong}", profile: sandbox}}
+  - {{id: "{denied}", role_name: {ROLE}, regions: all}}
+""",
+        encoding="utf-8",
+    )
+    out = tmp_path / "snaps"
+    with FaultProxy(org.url, deny_actions=["ec2:DescribeRegions"]) as proxy:
+        result = run("snapshot", "--endpoint-url", proxy.url, "-o", str(out), "--type", TYPES)
+    assert result.code == 3, result.err
+    lines = result.err.splitlines()
+    assert (
+        f"driftaudit: {wrong}: could not read any part (wrong account: with profile sandbox, "
+        f"sts:GetCallerIdentity says account {MANAGEMENT}, not {wrong}); previous files kept"
+    ) in lines
+    role = f"arn:aws:iam::{denied}:role/{ROLE}"
+    assert (
+        f"driftaudit: {denied}: could not read any part (access denied in ec2:DescribeRegions "
+        f"with {role}: UnauthorizedOperation: You are not authorized to perform this "
+        "operation.); previous files kept"
+    ) in lines
+    assert volume_ids(out, MANAGEMENT) == {org.volumes[MANAGEMENT]}
+    assert not (out / wrong).exists() and not (out / denied).exists()
+    assert proxy.signed[("sandboxkey", "ec2:DescribeVolumes")] == 1
+    assert proxy.signed[("testing", "ec2:DescribeVolumes")] == 0

@@ -512,3 +512,56 @@ def test_one_snapshot_network_agrees(story: Story) -> None:
     assert net.ours_for(WEB_IP, PROD_VPC) == []
     assert [m.id for m in net.members_of("sg-0admin")] == ["i-0admin1"]
     assert net.lists["pl-0office"] == [("0.0.0.0/0", "office"), (f"{WEB_IP}/32", "office")]
+
+
+def test_html_shows_the_network_answers(story: Story, capsys: Capsys, tmp_path: Path) -> None:
+    page = tmp_path / "exposure.html"
+    code, _, err = run(
+        capsys, "history", "exposure", DENIED_IP, "--port", "22", "--no-world",
+        "--account", PROD, "-C", str(story.snaps), "--format", "html", "-o", str(page),
+    )  # fmt: skip
+    assert code == 0, err
+    html = page.read_text(encoding="utf-8")
+    assert f"driftaudit history exposure {DENIED_IP} --port 22 --account {PROD} --no-world" in html
+    # The stopped window is a row of the timeline, and its text is under it.
+    assert "not an exposure 1: let in, but every target&#x27;s network ACL denied it" in html
+    assert "denied by acl-0admin inbound rule 90" in html
+    rules = tmp_path / "rules.html"
+    code, _, err = run(
+        capsys, "history", "rule", "--source", WEB_IP, "-C", str(story.snaps),
+        "--format", "html", "-o", str(rules),
+    )  # fmt: skip
+    assert code == 0, err
+    html = rules.read_text(encoding="utf-8")
+    assert f"via pl-0office entry {WEB_IP}/32" in html and "via sg-0web: held by i-0web1" in html
+
+
+def test_a_broad_answer_names_no_targets(tmp_path: Path, capsys: Capsys) -> None:
+    """More than 100 rule windows: who each could reach is not looked up (null count), and
+    the text says how to narrow the question; a narrower one names them again."""
+    repo = init_repo(tmp_path / "repo")
+    snaps = repo / "snaps"
+    wide = [
+        {"Direction": "ingress", "Protocol": "tcp", "FromPort": port, "ToPort": port,
+         "SourceType": "cidr", "Source": "10.0.0.0/8"}
+        for port in range(8000, 8101)
+    ]  # fmt: skip
+    write(snaps, PROD, "security_groups", [group("sg-0app", "app", wide)])
+    write(
+        snaps,
+        PROD,
+        "instances",
+        [instance("i-0app1", "app-1", "10.9.0.1", PROD_VPC, "s", ["sg-0app"])],
+    )
+    commit(repo, 1)
+    story = Story(repo, snaps, {})
+    broad = story.query(capsys, "rule", "--source", "10.1.2.3")["rules"]
+    assert len(broad) == 101
+    assert all(r["targets"] == [] and r["more_targets"] is None for r in broad)
+    out, _ = story.text(capsys, "rule", "--source", "10.1.2.3")
+    assert out.splitlines()[1] == (
+        "# targets not named: 101 rule windows (more than 100); narrow the question "
+        "(--port, --group, --vpc, --at) to see who each could reach"
+    )
+    (narrow,) = story.query(capsys, "rule", "--source", "10.1.2.3", "--port", "8080")["rules"]
+    assert [t["name"] for t in narrow["targets"]] == ["app-1"] and narrow["more_targets"] == 0

@@ -25,15 +25,20 @@ from typing import Any, NamedTuple
 from driftaudit.errors import DriftauditError
 from driftaudit.history.holders import KIND
 from driftaudit.history.index import Index, rows
+from driftaudit.history.intervals import Interval, intersect, overlaps, subtract, union
+from driftaudit.history.reach import Member, Reach
 from driftaudit.history.rules import Span, canonical_address, span, stored_rule, to_blob
-from driftaudit.network import AclEntry, AclVerdict, acl_verdict, counts_for, flows, public
+from driftaudit.network import AclVerdict, counts_for, public
 from driftaudit.rule import Rule, network_of
 from driftaudit.times import iso
 
-Interval = tuple[int, int]  # inclusive sample numbers
 Row = tuple[Any, ...]
 #: Targets listed per rule window (the JSON says how many more there were).
 MAX_TARGETS = 20
+#: Targets are named in answers of at most this many rule windows: a broad question ("every
+#: rule letting 10.191.12.13 in, on any port") gets thousands, each reaching its members,
+#: and is narrowed first (--port, --group, --vpc...).
+MAX_TARGETED = 100
 
 
 class BadQuery(DriftauditError):
@@ -59,48 +64,6 @@ class Filters:
         )
 
 
-# --- interval arithmetic -------------------------------------------------------------------------
-
-
-def union(intervals: Iterable[Interval]) -> list[Interval]:
-    """Sorted, disjoint, with adjacent samples merged (``[1,3] + [4,5] = [1,5]``)."""
-    out: list[Interval] = []
-    for a, b in sorted(intervals):
-        if out and a <= out[-1][1] + 1:
-            out[-1] = (out[-1][0], max(out[-1][1], b))
-        else:
-            out.append((a, b))
-    return out
-
-
-def subtract(base: list[Interval], cut: list[Interval]) -> list[Interval]:
-    """Samples of ``base`` outside ``cut`` (both sorted and disjoint)."""
-    out: list[Interval] = []
-    for a, b in base:
-        start = a
-        for c, d in cut:
-            if d < start or c > b:
-                continue
-            if c > start:
-                out.append((start, c - 1))
-            start = max(start, d + 1)
-        if start <= b:
-            out.append((start, b))
-    return out
-
-
-def intersect(one: Iterable[Interval], other: Iterable[Interval]) -> list[Interval]:
-    """Samples in both (any intervals in, sorted disjoint out)."""
-    others = union(other)
-    return union(
-        (max(a, c), min(b, d)) for a, b in union(one) for c, d in others if max(a, c) <= min(b, d)
-    )
-
-
-def overlaps(intervals: Iterable[Interval], a: int, b: int) -> bool:
-    return any(x <= b and y >= a for x, y in intervals)
-
-
 # --- the samples ---------------------------------------------------------------------------------
 
 
@@ -117,6 +80,8 @@ class Timeline:
     def __init__(self, index: Index) -> None:
         self.db, self.last = index.db, index.samples
         self.cache: dict[int, Sample] = {}
+        self.starts: dict[int, dict[str, Any]] = {}
+        self.ends: dict[int, dict[str, Any]] = {}
 
     def load(self, seqs: Iterable[int]) -> None:
         wanted = sorted({s for s in seqs if 1 <= s <= self.last and s not in self.cache})
@@ -162,26 +127,31 @@ class Timeline:
         return int(statistics.median(gaps)) if len(gaps) >= 2 else None
 
     def start(self, seq: int) -> dict[str, Any]:
-        before, first = self.get(seq - 1), self.get(seq)
-        assert first is not None
-        return {
-            "last_without": iso(before.time) if before else None,
-            "first_with": iso(first.time),
-            "commit": first.sha,
-        }
+        # One dict per sample, shared by every window starting there (answers are only read).
+        if seq not in self.starts:
+            before, first = self.get(seq - 1), self.get(seq)
+            assert first is not None
+            self.starts[seq] = {
+                "last_without": iso(before.time) if before else None,
+                "first_with": iso(first.time),
+                "commit": first.sha,
+            }
+        return self.starts[seq]
 
     def end(self, seq: int | None) -> dict[str, Any]:
         """The end of an interval ending at ``seq`` (None or the last sample: still so)."""
-        if seq is not None and seq >= self.last:
-            seq = None
-        last = self.get(seq if seq is not None else self.last)
-        after = self.get(seq + 1) if seq is not None else None
-        assert last is not None
-        return {
-            "last_with": iso(last.time),
-            "first_without": iso(after.time) if after else None,
-            "commit": after.sha if after else None,
-        }
+        if seq is None or seq >= self.last:
+            seq = self.last
+        if seq not in self.ends:
+            last = self.get(seq)
+            after = self.get(seq + 1) if seq < self.last else None
+            assert last is not None
+            self.ends[seq] = {
+                "last_with": iso(last.time),
+                "first_without": iso(after.time) if after else None,
+                "commit": after.sha if after else None,
+            }
+        return self.ends[seq]
 
     def window(self, a: int, b: int) -> dict[str, Any]:
         return {"start": self.start(a), "end": self.end(b)}
@@ -513,11 +483,17 @@ def _direct(index: Index, wanted: Span, where: list[str], args: list[Any]) -> li
         "AND r.source_type IN ('cidr', 'cidr6') AND r.family = ? AND r.lo <= ? AND r.hi >= ?"
     )
     found = _rule_rows(index, sql, [*args, wanted.family, to_blob(wanted.lo), to_blob(wanted.hi)])
-    out = []
-    for rule, _ in found:
-        net = network_of(rule.source)
-        out.append(Match(rule, [(rule.a, rule.b)], net.prefixlen if net else None))
-    return out
+    return [Match(rule, [(rule.a, rule.b)], prefix_length(rule.source)) for rule, _ in found]
+
+
+def prefix_length(cidr: str) -> int | None:
+    """The prefix length of a stored CIDR (``10.191.12.0/24``: 24), cheaply: answers rank
+    thousands of rules by it."""
+    head, slash, length = cidr.partition("/")
+    if slash and length.isdigit():
+        return int(length)
+    net = network_of(cidr)
+    return net.prefixlen if net else None
 
 
 def _through_lists(index: Index, wanted: Span, where: list[str], args: list[Any]) -> list[Match]:
@@ -668,159 +644,30 @@ def _port_ok(rule: RuleRow, port: int | None) -> bool:
 # --- who could be reached: members of the group, through their subnets' network ACLs ------------
 
 
-class Member(NamedTuple):
-    type: str
-    account: str
-    region: str
-    rid: str
-    via: str
-    subnet: str
-    vpc: str
-    name: str
-    a: int
-    b: int
-
-
-class Reach:
-    """The members of security groups and the network ACLs of their subnets, read from the
-    index as one query needs them. ``address`` (with ``port``) is the traffic the ACLs are
-    asked about; without an address no ACL verdict is given."""
-
-    def __init__(self, index: Index, address: Span | None, port: int | None) -> None:
-        self.index, self.address, self.port = index, address, port
-        self.last = index.samples
-        self.members: dict[str, list[Member]] = {}
-        self.acls: dict[str, list[tuple[str, int, int]]] = {}
-        self.entries: dict[str, list[tuple[AclEntry, int, int]]] = {}
-        self.verdicts: dict[tuple[str, Rule], list[tuple[int, int, AclVerdict | None]]] = {}
-
-    def load(self, groups: Iterable[str]) -> None:
-        wanted = sorted({g.rpartition("/")[2] for g in groups} - set(self.members))
-        for g in wanted:
-            self.members[g] = []
-        for i in range(0, len(wanted), 500):
-            chunk = wanted[i : i + 500]
-            marks = ",".join("?" * len(chunk))
-            for group, *row, a, b in rows(
-                self.index.db,
-                "SELECT group_id, type, account, region, rid, via, subnet, vpc, name, "  # noqa: S608
-                f"from_seq, to_seq FROM members WHERE group_id IN ({marks}) "
-                "ORDER BY from_seq, type, rid",
-                chunk,
-            ):
-                end = b if b is not None else self.last
-                self.members[group].append(Member._make((*row, a, end)))
-        for g in wanted:
-            # An instance is in a group through its interface: the interface itself is not
-            # named again.
-            through = {m.via for m in self.members[g] if m.type == "instances" and m.via}
-            self.members[g] = [
-                m
-                for m in self.members[g]
-                if not (m.type == "network_interfaces" and m.rid in through)
-            ]
-
-    def _acl_of(self, subnet: str) -> list[tuple[str, int, int]]:
-        if subnet not in self.acls:
-            self.acls[subnet] = [
-                (acl, a, b if b is not None else self.last)
-                for acl, a, b in rows(
-                    self.index.db,
-                    "SELECT acl_id, from_seq, to_seq FROM acl_subnets WHERE subnet = ?",
-                    [subnet],
-                )
-            ]
-        return self.acls[subnet]
-
-    def _entries(self, acl: str) -> list[tuple[AclEntry, int, int]]:
-        if acl not in self.entries:
-            self.entries[acl] = [
-                (
-                    AclEntry(bool(egress), number, action, protocol, lo, hi, cidr),
-                    a,
-                    b if b is not None else self.last,
-                )
-                for egress, number, action, protocol, lo, hi, cidr, a, b in rows(
-                    self.index.db,
-                    "SELECT egress, number, action, protocol, from_port, to_port, cidr, "
-                    "from_seq, to_seq FROM acl_entries WHERE acl_id = ?",
-                    [acl],
-                )
-            ]
-        return self.entries[acl]
-
-    def verdicts_of(self, subnet: str, rule: Rule) -> list[tuple[int, int, AclVerdict | None]]:
-        """(from, to, verdict) over the whole history for the subnet's ACL on the traffic
-        the rule lets in from the address; None where no ACL is known."""
-        key = (subnet, rule)
-        if key in self.verdicts:
-            return self.verdicts[key]
-        out: list[tuple[int, int, AclVerdict | None]] = []
-        traffic = flows(rule, self.port)
-        if self.address is None or not subnet or not traffic:
-            out = [(1, self.last, None)]
-        else:
-            assoc = self._acl_of(subnet)
-            cuts = {1, self.last + 1}
-            for acl, a, b in assoc:
-                cuts |= {a, b + 1}
-                for _, c, d in self._entries(acl):
-                    cuts |= {c, d + 1}
-            points = sorted(c for c in cuts if 1 <= c <= self.last + 1)
-            for a, nxt in pairwise(points):
-                b = nxt - 1
-                acl = next((x for x, c, d in assoc if c <= a and b <= d), "")
-                verdict = None
-                if acl:
-                    entries = [e for e, c, d in self._entries(acl) if c <= a and b <= d]
-                    verdict = acl_verdict(acl, entries, self.address, traffic)
-                if out and out[-1][2] == verdict and out[-1][1] == a - 1:
-                    out[-1] = (out[-1][0], b, verdict)
-                else:
-                    out.append((a, b, verdict))
-        self.verdicts[key] = out
-        return out
-
-    def pieces(
-        self, group: str, rule: Rule, spans: list[Interval]
-    ) -> list[tuple[Member, int, int, AclVerdict | None]]:
-        """The group's members during ``spans``, each piece with one ACL verdict."""
-        out = []
-        for m in self.members.get(group.rpartition("/")[2], []):
-            for a, b in intersect([(m.a, m.b)], spans):
-                for c, d, verdict in self.verdicts_of(m.subnet, rule):
-                    lo, hi = max(a, c), min(b, d)
-                    if lo <= hi:
-                        out.append((m, lo, hi, verdict))
-        return out
-
-    def stopped(self, group: str, rule: Rule, spans: list[Interval]) -> list[Interval]:
-        """The samples of ``spans`` during which the group had members and the network ACLs
-        stopped the traffic to every one of them (no members: nothing is stopped, since
-        anything launched into the group would be reached)."""
-        pieces = self.pieces(group, rule, spans)
-        if not pieces:
-            return []
-        cuts = sorted({p[1] for p in pieces} | {p[2] + 1 for p in pieces})
-        out = []
-        for a, nxt in pairwise(cuts):
-            b = nxt - 1
-            here = [v for _, c, d, v in pieces if c <= a and b <= d]
-            if here and all(v is not None and not v.allowed for v in here):
-                out.append((a, b))
-        return union(out)
-
-
 def _targets(
     timeline: Timeline,
     reach: Reach,
     match: Match,
     spans: list[Interval],
+    at_end: bool = False,
 ) -> tuple[list[dict[str, Any]], int]:
-    """The first MAX_TARGETS targets of a rule during ``spans``, and how many more."""
+    """The first MAX_TARGETS targets of a rule during ``spans`` (``at_end``: those that
+    were members at the last of its samples), and how many more members it had then."""
     pieces = reach.pieces(match.rule.group, match.rule.rule, spans)
     pieces.sort(key=lambda p: (p[1], p[0].type, p[0].rid, p[2]))
+    if at_end and spans:
+        last = max(b for _, b in spans)
+        listed = [p for p in pieces if p[2] == last]
+        shown = listed[:MAX_TARGETS]
+        # Other members during the window, and members beyond the first MAX_TARGETS.
+        return _target_dicts(timeline, shown), len({p[0] for p in pieces} - {p[0] for p in shown})
     shown = pieces[:MAX_TARGETS]
+    return _target_dicts(timeline, shown), len(pieces) - len(shown)
+
+
+def _target_dicts(
+    timeline: Timeline, shown: list[tuple[Member, int, int, AclVerdict | None]]
+) -> list[dict[str, Any]]:
     timeline.load_bounds((a, b) for _, a, b, _ in shown)
     return [
         {
@@ -836,7 +683,7 @@ def _targets(
             "acl": verdict.as_dict() if verdict is not None else None,
         }
         for m, a, b, verdict in shown
-    ], len(pieces) - len(shown)
+    ]
 
 
 def _rule_window(
@@ -846,10 +693,20 @@ def _rule_window(
     a: int,
     b: int,
     during: list[Interval] | None = None,
+    listed: bool = True,
 ) -> dict[str, Any]:
-    """A rule from ``a`` to ``b``, with its targets ``during`` those samples (all of them
-    when not given)."""
-    targets, more = _targets(timeline, reach, match, [(a, b)] if during is None else during)
+    """A rule from ``a`` to ``b``, with its targets: the members of its group ``during``
+    those samples (an exposure), or when not given the members at ``b``, the last sample
+    of the window (a rule answer: a rule open for a year reached hundreds over time; the
+    count of the others is given). ``listed`` False: targets not looked up (null count)."""
+    more: int | None
+    targets: list[dict[str, Any]]
+    if not listed:
+        targets, more = [], None
+    elif during is None:
+        targets, more = _targets(timeline, reach, match, [(a, b)], at_end=True)
+    else:
+        targets, more = _targets(timeline, reach, match, during)
     return {
         "group": match.rule.group_dict(),
         "rule": match.rule.as_dict(),
@@ -899,7 +756,9 @@ def rule_history(
         pieces = [(m, a, b) for m, a, b in pieces if a <= sample.seq <= b]
     pieces.sort(key=lambda p: (p[0].rule.sort_key(), p[1], p[0].via_text))
     reach = Reach(index, address, port)
-    reach.load(m.rule.group for m, _, _ in pieces)
+    listed = len(pieces) <= MAX_TARGETED
+    if listed:
+        reach.load(m.rule.group for m, _, _ in pieces)
     timeline.load_bounds((a, b) for _, a, b in pieces)
     out: dict[str, Any] = {
         "command": "rule",
@@ -912,7 +771,7 @@ def rule_history(
         }
         | filters.as_dict(),
         "index": index_info(index, timeline),
-        "rules": [_rule_window(timeline, reach, m, a, b) for m, a, b in pieces],
+        "rules": [_rule_window(timeline, reach, m, a, b, listed=listed) for m, a, b in pieces],
     }
     if sample is not None and at is not None:
         out["sample"] = _sample(timeline, sample, at)
@@ -1015,9 +874,16 @@ def exposure(
         spans = [(a, b) for a, b in spans if a <= sample.seq <= b]
         blocked = [(a, b) for a, b in blocked if a <= sample.seq <= b]
     timeline.load_bounds(spans + blocked)
+    open_rules = {
+        (a, b): _rank([m for m in matches if overlaps(m.exposed, a, b)]) for a, b in spans
+    }
+    stopped_rules = {
+        (a, b): _rank([m for m in matches if overlaps(m.stopped, a, b)]) for a, b in blocked
+    }
+    listed = sum(map(len, [*open_rules.values(), *stopped_rules.values()])) <= MAX_TARGETED
     windows = []
     for a, b in spans:
-        inside = _rank([m for m in matches if overlaps(m.exposed, a, b)])
+        inside = open_rules[(a, b)]
         opened, closed = _causes(inside, held, links, a, b, last)
         windows.append(
             (
@@ -1034,6 +900,7 @@ def exposure(
                             m,
                             *_clip(m.spans, a, b),
                             intersect(m.exposed, [(a, b)]),
+                            listed,
                         )
                         for m in inside
                     ],
@@ -1043,7 +910,7 @@ def exposure(
     windows.sort(key=lambda w: (w[0], w[1]))
     stopped = []
     for a, b in blocked:
-        inside = _rank([m for m in matches if overlaps(m.stopped, a, b)])
+        inside = stopped_rules[(a, b)]
         denials = sorted(
             {
                 v.text
@@ -1058,7 +925,12 @@ def exposure(
                 "denied_by": denials,
                 "rules": [
                     _rule_window(
-                        timeline, reach, m, *_clip(m.spans, a, b), intersect(m.stopped, [(a, b)])
+                        timeline,
+                        reach,
+                        m,
+                        *_clip(m.spans, a, b),
+                        intersect(m.stopped, [(a, b)]),
+                        listed,
                     )
                     for m in inside
                 ],

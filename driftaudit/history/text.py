@@ -55,8 +55,7 @@ def _named(kind: str, rid: str, name: str | None) -> str:
 def _where(item: dict[str, Any]) -> str:
     """``123456789012/us-east-1 vpc-0a1b``: account, region and VPC when known."""
     vpc = f" {item['vpc']}" if item.get("vpc") else ""
-    alias = f" ({item['account_alias']})" if item.get("account_alias") else ""
-    return f"{item['account']}{alias}/{item['region']}{vpc}"
+    return f"{item['account']}/{item['region']}{vpc}"
 
 
 def _group(group: dict[str, Any]) -> str:
@@ -85,6 +84,16 @@ def _rule_line(window: dict[str, Any]) -> str:
     return f"{_group(window['group'])}  {describe_rule(rule)}{extra}"
 
 
+def _unlisted(windows: list[dict[str, Any]]) -> list[str]:
+    """The note of an answer too broad to name targets (their count is null)."""
+    if not any(w["more_targets"] is None for w in windows):
+        return []
+    return [
+        f"# targets not named: {len(windows)} rule windows (more than 100); "
+        "narrow the question (--port, --group, --vpc, --at) to see who each could reach"
+    ]
+
+
 def _targets(window: dict[str, Any], indent: str) -> list[str]:
     lines = []
     for t in window["targets"]:
@@ -93,7 +102,7 @@ def _targets(window: dict[str, Any], indent: str) -> list[str]:
         subnet = f" {t['subnet']}" if t.get("subnet") else ""
         what = _named(KIND.get(t["type"], t["type"]), t["id"], t["name"])
         lines.append(f"{indent}target {what}  {_where(t)}{subnet}  {seen}{acl}")
-    if window["more_targets"]:
+    if window["more_targets"]:  # (None: not looked up, said once at the top)
         lines.append(f"{indent}... and {window['more_targets']} more target(s)")
     return lines
 
@@ -121,7 +130,7 @@ def ip_text(result: dict[str, Any]) -> str:
 
 
 def rule_text(result: dict[str, Any]) -> str:
-    lines = _header(result)
+    lines = _header(result) + _unlisted(result["rules"])
     if not result["rules"]:
         lines.append("no matching rule in any snapshot")
     for window in result["rules"]:
@@ -137,8 +146,9 @@ def rule_text(result: dict[str, Any]) -> str:
 def exposure_text(result: dict[str, Any]) -> str:
     query = result["query"]
     target = query["address"] + (f" port {query['port']}" if query["port"] is not None else "")
-    lines = _header(result)
     windows = result["windows"]
+    every = [r for w in [*windows, *result["stopped"]] for r in w["rules"]]
+    lines = _header(result) + _unlisted(every)
     if not windows:
         lines.append(f"{target}: never allowed in while not ours")
     else:

@@ -328,7 +328,6 @@ def test_load_balancer_interface(estate: Estate, capsys: Capsys) -> None:
     }
 
 
-@pytest.mark.xfail(strict=True, reason="issue 11 in progress")
 def test_every_holder_names_its_kind(estate: Estate, capsys: Capsys) -> None:
     ids, a = estate.ids, estate.addresses
     nat_interface = f"NAT gateway {ids['nat']} interface"

@@ -13,9 +13,8 @@ Two accounts (snapshot with one ``--role-arn`` each) whose VPCs share the CIDR
 * day 4: ``0.0.0.0/0`` is added to the list behind the SSH rule.
 
 Then the exact answers of ``history ip|rule|exposure`` (JSON), ``check`` with an
-``unheld-host`` policy and ``diff --fail-on critical``. Written from the issue's words first:
-the answers that need work still in progress are marked xfail (strict), and the marks go
-as the work lands.
+``unheld-host`` policy and ``diff --fail-on critical``, written from the issue's words first
+(as strict xfails until the work landed).
 """
 
 from __future__ import annotations
@@ -40,7 +39,6 @@ from tests.support.gitsnap import REGION, git, init_repo, run
 from tests.support.motoserver import MotoServer
 
 pytestmark = pytest.mark.e2e
-IN_PROGRESS = pytest.mark.xfail(strict=True, reason="issue 11 in progress")
 Capsys = pytest.CaptureFixture[str]
 PROD, STAGING = "111111111111", "222222222222"
 CIDR = "10.191.0.0/16"

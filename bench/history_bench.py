@@ -39,14 +39,22 @@ from typing import Any
 
 from history_fleet import (
     GENERATOR_VERSION,
+    LIST_IP,
+    STAGE_IP,
+    STAGING,
+    STAGING_VPC,
     START,
     STORY_1,
     STORY_2,
     STORY_3,
+    STORY_4,
     STORY_DAYS,
+    STORY_DB,
     STORY_GROUP,
     STORY_IP,
+    STORY_LIST,
     STORY_PUBLIC,
+    STORY_WEB,
     day_time,
     generate,
     iso,
@@ -288,6 +296,19 @@ def measure(work: Path, meta: dict[str, Any], args: argparse.Namespace) -> tuple
         f"exposure {STORY_IP} --port 22": [
             "history", "exposure", STORY_IP, "--port", "22", "-C", d, *j,
         ],
+        # Issue 11: through a prefix list, through a group reference, another network.
+        f"rule --source {LIST_IP} --port 22 (prefix list)": [
+            "history", "rule", "--source", LIST_IP, "--port", "22", "-C", d, *j,
+        ],
+        f"rule --source {STORY_IP} --port 5432 (group reference)": [
+            "history", "rule", "--source", STORY_IP, "--port", "5432", "-C", d, *j,
+        ],
+        f"ip {STAGE_IP} (another account's VPC, same CIDR)": [
+            "history", "ip", STAGE_IP, "-C", d, *j,
+        ],
+        f"exposure {STAGE_IP} --port 22 (scoped by network)": [
+            "history", "exposure", STAGE_IP, "--port", "22", "-C", d, *j,
+        ],
     }  # fmt: skip
     answers: dict[str, Answer] = {}
     for name, cmd in queries.items():
@@ -317,6 +338,17 @@ def measure(work: Path, meta: dict[str, Any], args: argparse.Namespace) -> tuple
     missing = covering - every.ids("sg")
     checks.expect(not missing, f"{names[5]}: {len(missing)} of {len(covering)} groups missing")
     checks.bounds(answers[names[6]], names[6], ["rule24", "launch1", "terminate1", "launch2"])
+    listed = answers[names[7]]
+    checks.names(listed, names[7], [STORY_GROUP, STORY_LIST, f"{LIST_IP}/32"], [])
+    checks.expect(listed.ids("sg") == {STORY_GROUP}, f"{names[7]}: groups {listed.ids('sg')}")
+    checks.bounds(listed, names[7], ["rule_list"])
+    referenced = answers[names[8]]
+    checks.names(referenced, names[8], [STORY_DB, STORY_WEB, STORY_1], [STORY_2, STORY_3])
+    checks.bounds(referenced, names[8], ["launch1", "terminate1"])
+    checks.names(answers[names[9]], names[9], [STORY_4, STAGING, STAGING_VPC], [STORY_1])
+    scoped = answers[names[10]]
+    checks.names(scoped, names[10], [STORY_4, f"{STAGE_IP}/32"], [])
+    checks.bounds(scoped, names[10], ["rule99", "peered"])
 
     # 3. Incremental: one new snapshot commit (bench-next), then the same query again.
     at_next = iso(day_time(args.days) + dt.timedelta(hours=1))

@@ -20,6 +20,17 @@ gets an SSH rule from ``10.191.12.0/24`` at day 3% (kept) and one from ``10.191.
 day 55% to 90%; no other rule covers that address on port 22. The public address
 ``54.161.12.13`` belongs to the first until a stop/start at day 40%, then to
 ``i-05f0a1c0000000003`` from day 60% to 70%. ``bench-next`` terminates the second.
+
+Issue 11's network model has its own part of the story. The managed prefix list
+``pl-05f0a1c00000000c1`` ("office") holds ``10.191.12.40/32`` from the first day, and the
+story's group lets SSH in from the list from day 20%. The group ``sg-05f0a1c00000000d1``
+(db-access) lets 5432 in from ``sg-05f0a1c00000000e1`` (web-tier), which the first instance is
+in (and no other holder of ``10.191.12.13``), so the address is let in on 5432 through the
+group reference while that instance holds it. A second account (``210987654321``) has a VPC
+with the same CIDR as us-east-1's, where ``i-05f0a1c0000000004`` holds ``10.191.12.99`` from
+the first day; the story's group lets SSH in from ``10.191.12.99/32`` from day 30%: not ours
+for that rule (another, unconnected network) until the two VPCs are peered at day 75% (both
+route tables route through ``pcx-05f0a1c00000000f1``).
 """
 
 from __future__ import annotations
@@ -45,7 +56,7 @@ from driftaudit.collect.collectors import REGISTRY  # noqa: E402
 from driftaudit.collect.engine import Part, build_resources, document  # noqa: E402
 
 #: Bump when the generated repository or its meta data change: it is part of the cache key.
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 ACCOUNT = "123456789012"
 #: Region -> (second octet of its VPC's 10.x.0.0/16, public IPv4 prefix, share of the fleet).
 REGIONS = {
@@ -68,19 +79,29 @@ STORY_IP = "10.191.12.13"
 STORY_PUBLIC = "54.161.12.13"
 # Hex, like every AWS id (the schemas check it), and easy to spot.
 STORY_GROUP = "sg-05f0a1c00000000b1"
-STORY_1, STORY_2, STORY_3 = (f"i-05f0a1c000000000{n}" for n in (1, 2, 3))
+STORY_1, STORY_2, STORY_3, STORY_4 = (f"i-05f0a1c000000000{n}" for n in (1, 2, 3, 4))
+# Issue 11: a prefix list, a group reference, an overlapping range in a second account.
+STORY_LIST, LIST_IP = "pl-05f0a1c00000000c1", "10.191.12.40"
+STORY_DB, STORY_WEB = "sg-05f0a1c00000000d1", "sg-05f0a1c00000000e1"
+STAGING, STAGE_IP = "210987654321", "10.191.12.99"
+STAGING_VPC, PEERING = "vpc-05f0a1c00000000a2", "pcx-05f0a1c00000000f1"
 STORY_DAYS = {  # event -> fraction of --days
     "rule24": 0.03,
     "launch1": 0.08,
+    "rule_list": 0.20,
+    "rule99": 0.30,
     "public_moved": 0.40,
     "rule32": 0.55,
     "launch3": 0.60,
     "terminate3": 0.70,
+    "peered": 0.75,
     "terminate1": 0.82,
     "rule32_gone": 0.90,
     "launch2": 0.93,
 }
-RESERVED = {STORY_IP, STORY_PUBLIC}
+RESERVED = {STORY_IP, STORY_PUBLIC, LIST_IP, STAGE_IP}
+#: No random rule references them and no random instance is in them.
+STORY_GROUPS = frozenset({STORY_GROUP, STORY_DB, STORY_WEB})
 
 #: Share of each kind of change among one day's changes (instances ~72%, groups ~28%: about
 #: 1% of each population per day).
@@ -121,7 +142,7 @@ class Rule:
     egress: bool
     protocol: str  # "tcp", "udp", "-1"
     ports: tuple[int, int] | None
-    kind: str  # "cidr", "cidr6", "group"
+    kind: str  # "cidr", "cidr6", "group", "prefix_list"
     source: str
     description: str = ""
 
@@ -185,7 +206,29 @@ class Fleet:
         self.groups: dict[str, Group] = {}
         self.instances: dict[str, Instance] = {}
         self.counter = 0
-        self.protected = {STORY_GROUP, STORY_1, STORY_2, STORY_3}
+        self.protected = {STORY_GROUP, STORY_DB, STORY_WEB, STORY_1, STORY_2, STORY_3}
+        # The story's other groups: db-access lets 5432 in from web-tier (the group reference).
+        self.groups[STORY_DB] = Group(
+            STORY_DB,
+            "us-east-1",
+            "db-access",
+            [
+                self._rule(True, "-1", None, "cidr", "0.0.0.0/0"),
+                self._rule(False, "tcp", (5432, 5432), "group", STORY_WEB, "from web"),
+            ],
+            {"Name": "db-access", "team": "data", "env": "prod"},
+        )
+        self.groups[STORY_WEB] = Group(
+            STORY_WEB,
+            "us-east-1",
+            "web-tier",
+            [self._rule(True, "-1", None, "cidr", "0.0.0.0/0")],
+            {"Name": "web-tier", "team": "web", "env": "prod"},
+        )
+        #: Documents of the issue-11 story outside the random fleet, by (account, region,
+        #: type, id): the prefix list, the route tables, the second account's instance.
+        self.extra: dict[tuple[str, str, str, str], dict[str, Any]] = {}
+        self._network_story(peered=False)
         for k, region in enumerate(self._spread(groups)):
             self.new_group(region, in_use=k < groups * 0.7)
         for region in self._spread(instances):
@@ -275,7 +318,9 @@ class Fleet:
             office = f"{rng.choice(('203.0.113', '198.51.100'))}.{rng.randrange(1, 255)}/32"
             return self._rule(False, "tcp", (22, 22), "cidr", office, rng.choice(("office", "vpn")))
         peers = [
-            g for g in self.groups.values() if g.region == group.region and "stale" not in g.tags
+            g
+            for g in self.groups.values()
+            if g.region == group.region and "stale" not in g.tags and g.group_id not in STORY_GROUPS
         ] or [group]
         port = rng.choice((*APP_PORTS, 22))
         peer = rng.choice(peers).group_id
@@ -306,7 +351,7 @@ class Fleet:
         return [
             g.group_id
             for g in self.groups.values()
-            if g.region == region and "stale" not in g.tags and g.group_id != STORY_GROUP
+            if g.region == region and "stale" not in g.tags and g.group_id not in STORY_GROUPS
         ]
 
     def launch(
@@ -318,6 +363,7 @@ class Fleet:
         public_ip: str | None = None,
         public: bool | None = None,
         subnet: int | None = None,
+        groups: list[str] | None = None,
     ) -> Instance:
         rng, net = self.rng, self.regions[region]
         self.counter += 1
@@ -349,7 +395,9 @@ class Fleet:
             subnet,
             ip,
             public_ip,
-            sorted(rng.sample(usable, min(len(usable), rng.randrange(1, 4)))),
+            groups
+            if groups is not None
+            else sorted(rng.sample(usable, min(len(usable), rng.randrange(1, 4)))),
             rng.choice(INSTANCE_TYPES),
             when,
             {"Name": name, "team": team, "role": role, "env": rng.choice(ENVS), "Version": "1"},
@@ -367,6 +415,66 @@ class Fleet:
         for ip in (inst.private_ip, *inst.secondary):
             self._release(net, ip)
         self._release_public(net, inst.public_ip)
+
+    def _network_story(self, peered: bool) -> set[tuple[str, str]]:
+        """The documents of the issue-11 story outside the random fleet (see the module's
+        docstring); the (``extra``, key) of each one written."""
+        east = self.regions["us-east-1"]
+        self.extra[(ACCOUNT, "us-east-1", "managed_prefix_lists", STORY_LIST)] = {
+            "PrefixListId": STORY_LIST,
+            "AddressFamily": "IPv4",
+            "State": "create-complete",
+            "PrefixListArn": f"arn:aws:ec2:us-east-1:{ACCOUNT}:prefix-list/{STORY_LIST}",
+            "PrefixListName": "office",
+            "MaxEntries": 10,
+            "Version": 1,
+            "Tags": [],
+            "OwnerId": ACCOUNT,
+            "Entries": [{"Cidr": f"{LIST_IP}/32", "Description": "office desk"}],
+        }
+        for account, vpc, rtb in (
+            (ACCOUNT, east.vpc, "rtb-05f0a1c00000000b1"),
+            (STAGING, STAGING_VPC, "rtb-05f0a1c00000000b2"),
+        ):
+            routes = [
+                {"DestinationCidrBlock": f"10.{east.octet}.0.0/16", "GatewayId": "local",
+                 "Origin": "CreateRouteTable", "State": "active"},
+            ]  # fmt: skip
+            if peered:
+                routes.append(
+                    {"DestinationCidrBlock": "10.0.0.0/8", "VpcPeeringConnectionId": PEERING,
+                     "Origin": "CreateRoute", "State": "active"}
+                )  # fmt: skip
+            self.extra[(account, "us-east-1", "route_tables", rtb)] = {
+                "RouteTableId": rtb,
+                "VpcId": vpc,
+                "OwnerId": account,
+                "Routes": routes,
+                "Associations": [],
+                "PropagatingVgws": [],
+                "Tags": [],
+            }
+        staging = RegionNet("us-east-1", east.octet, "3.80", STAGING_VPC, east.subnets)
+        inst = Instance(
+            STORY_4,
+            "us-east-1",
+            0,
+            STAGE_IP,
+            None,
+            [],
+            "t3.small",
+            START,
+            {"Name": "staging-debug", "team": "infra", "role": "debug", "env": "staging",
+             "Version": "1"},
+            {"eni": "eni-05f0a1c00000000a4", "attachment": "eni-attach-05f0a1c00000000a4",
+             "mac": "02:00:00:00:00:04", "root": "vol-05f0a1c00000000a4", "data": "",
+             "ami": "ami-05f0a1c00000000a4", "reservation": "r-05f0a1c00000000a4",
+             "key": "deploy-staging", "token": "staging", "profile": "AIPA05F0A1C0000000004"},
+        )  # fmt: skip
+        raw = raw_instance(inst, staging, {})
+        raw["OwnerId"] = raw["NetworkInterfaces"][0]["OwnerId"] = STAGING
+        self.extra[(STAGING, "us-east-1", "instances", STORY_4)] = raw
+        return {("extra", "|".join(key)) for key in self.extra}
 
     # -- one day's random changes --
 
@@ -472,8 +580,21 @@ class Fleet:
             elif event == "rule32_gone":
                 group.rules = [r for r in group.rules if r.source != f"{STORY_IP}/32"]
             elif event == "launch1":
-                self.launch("us-east-1", when, STORY_1, STORY_IP, STORY_PUBLIC, public=True)
+                self.launch(
+                    "us-east-1", when, STORY_1, STORY_IP, STORY_PUBLIC, public=True,
+                    groups=[STORY_WEB],
+                )  # fmt: skip
                 touched.add(("instances", STORY_1))
+            elif event == "rule_list":
+                group.rules.append(
+                    self._rule(False, "tcp", (22, 22), "prefix_list", STORY_LIST, "office list")
+                )
+            elif event == "rule99":
+                group.rules.append(
+                    self._rule(False, "tcp", (22, 22), "cidr", f"{STAGE_IP}/32", "staging debug")
+                )
+            elif event == "peered":
+                touched |= self._network_story(peered=True)
             elif event == "public_moved":
                 inst = self.instances[STORY_1]
                 inst.public_ip = self._public_ip(net)  # stop/start between two snapshots
@@ -487,7 +608,7 @@ class Fleet:
                 self.terminate(target)
                 touched.add(("instances", target))
             elif event == "launch2":
-                inst = self.launch("us-east-1", when, STORY_2, public=False, subnet=0)
+                inst = self.launch("us-east-1", when, STORY_2, public=False, subnet=0, groups=[])
                 inst.secondary.append(STORY_IP)
                 net.used.add(STORY_IP)
                 touched.add(("instances", STORY_2))
@@ -695,6 +816,9 @@ def raw_group(group: Group, vpc: str) -> dict[str, Any]:
         elif r.kind == "cidr6":
             perm["Ipv6Ranges"].append({"CidrIpv6": r.source, **desc})
             rule["CidrIpv6"] = r.source
+        elif r.kind == "prefix_list":
+            perm["PrefixListIds"].append({"PrefixListId": r.source, **desc})
+            rule["PrefixListId"] = r.source
         else:
             perm["UserIdGroupPairs"].append({"GroupId": r.source, "UserId": ACCOUNT, **desc})
             rule["ReferencedGroupInfo"] = {"GroupId": r.source, "UserId": ACCOUNT}
@@ -732,6 +856,14 @@ class Writer:
 
     def render(self, rtype: str, rid: str) -> tuple[str, bytes] | None:
         fleet = self.fleet
+        if rtype == "extra":
+            account, region, kind, key = rid.split("|")
+            extra = fleet.extra.get((account, region, kind, key))
+            if extra is None:
+                return None
+            part = Part(account, region, kind)
+            resource = build_resources(REGISTRY[kind], [extra])[key]
+            return f"{account}/{region}/{kind}/{key}.yaml", dumps(document(part, key, resource))
         if rtype == "instances":
             inst = fleet.instances.get(rid)
             if inst is None:
@@ -746,7 +878,7 @@ class Writer:
             region = group.region
             raw = raw_group(group, fleet.regions[region].vpc)
             if any(
-                not r.egress and r.kind != "group" and covers(r.source, STORY_IP)
+                not r.egress and r.kind in ("cidr", "cidr6") and covers(r.source, STORY_IP)
                 for r in group.rules
             ):
                 self.covering.add(rid)
@@ -792,6 +924,7 @@ def generate(repo: Path, args: argparse.Namespace) -> dict[str, Any]:
         if day == 0:
             touched = {("instances", i) for i in fleet.instances}
             touched |= {("security_groups", g) for g in fleet.groups}
+            touched |= {("extra", "|".join(key)) for key in fleet.extra}
         else:
             touched = fleet.churn(day, args.churn) | fleet.story(day, args.days)
         changes = writer.changes(touched)

@@ -59,7 +59,7 @@ from driftaudit.network import (
 )
 from driftaudit.rule import rules_of
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 #: The types read for history; the others are never read. managed_prefix_lists only when
 #: the registry has it.
 TRACKED = tuple(
@@ -178,13 +178,15 @@ ENTRIES = Table(
     span="cidr",
     indexes=(("span", "(family, lo, hi)"), ("list", "(list_id)")),
 )
-LINKS = Table("links", ("through",), ("vpc", "other"), indexes=(("vpc", "(vpc)"),))
+LINKS = Table(
+    "links", ("through",), ("vpc", "other"), indexes=(("vpc", "(vpc)"), ("through", "(through)"))
+)
 ACL_SUBNETS = Table(
     "acl_subnets",
     ("account", "region", "acl_id"),
     ("subnet",),
     ("vpc",),
-    indexes=(("subnet", "(subnet)"),),
+    indexes=(("subnet", "(subnet)"), ("acl", "(acl_id)")),
 )
 ACL_ENTRIES = Table(
     "acl_entries",
@@ -212,10 +214,13 @@ SCHEMA = "\n".join(
 
 class _Tracker:
     """The open rows of one table while commits are applied: identity -> row id per owner;
-    new rows, closed rows and changed attributes written back in one go."""
+    new rows, closed rows and changed attributes written back in one go. An update reads an
+    owner's open rows only when a commit touches that owner (``db`` set): its cost follows
+    the change, not the size of the estate."""
 
-    def __init__(self, table: Table) -> None:
-        self.table = table
+    def __init__(self, table: Table, db: sqlite3.Connection | None = None) -> None:
+        self.table, self.db = table, db
+        self.loaded: set[Row] = set()
         self.open: dict[Row, dict[Row, int]] = {}
         self.attrs: dict[int, Row] = {}
         self.new: dict[int, list[Any]] = {}
@@ -225,18 +230,27 @@ class _Tracker:
         self._ident = slice(1 + o, 1 + o + i)
         self._attrs = slice(1 + o + i, 1 + o + i + len(table.attrs))
 
-    def load(self, db: sqlite3.Connection) -> None:
+    def _load(self, owner: Row) -> None:
+        """The owner's open rows, once (every owner table has an index on its last column)."""
+        if self.db is None or owner in self.loaded:
+            return
+        self.loaded.add(owner)
         t = self.table
-        columns = ", ".join(("id", *t.owner, *t.identity, *t.attrs))
-        for row in db.execute(f"SELECT {columns} FROM {t.name} WHERE to_seq IS NULL"):  # noqa: S608
-            owner = tuple(row[1 : 1 + len(t.owner)])
-            self.open.setdefault(owner, {})[tuple(row[self._ident])] = row[0]
-            self.attrs[row[0]] = tuple(row[self._attrs])
+        columns = ", ".join(("id", *t.identity, *t.attrs))
+        match = " AND ".join(f"{c} = ?" for c in reversed(t.owner))
+        for row in self.db.execute(
+            f"SELECT {columns} FROM {t.name} WHERE {match} AND to_seq IS NULL",  # noqa: S608
+            tuple(reversed(owner)),
+        ):
+            i = len(t.identity)
+            self.open.setdefault(owner, {})[tuple(row[1 : 1 + i])] = row[0]
+            self.attrs[row[0]] = tuple(row[1 + i :])
 
     def sync(
         self, owner: Row, wanted: Mapping[Row, Row], seq: int, next_id: Callable[[], int]
     ) -> None:
         """Make the owner's open rows exactly ``wanted`` (identity -> attributes) at ``seq``."""
+        self._load(owner)
         current = self.open.setdefault(owner, {})
         for identity in [k for k in current if k not in wanted]:
             row_id = current.pop(identity)
@@ -349,7 +363,7 @@ class _Builder:
         self.stats = UpdateStats()
         self.seq = db.execute("SELECT coalesce(max(seq), 0) FROM samples").fetchone()[0]
         self.samples: list[tuple[int, str, int, int]] = []
-        self.tracks = {t.name: _Tracker(t) for t in TABLES}
+        self.tracks = {t.name: _Tracker(t, None if full else db) for t in TABLES}
         self.resources: dict[Key, _Res] = {}
         self.attached_to: dict[tuple[str, str, str], set[Key]] = {}
         #: Instance or interface id -> its VPC: where an elastic IP associated with it is.
@@ -379,8 +393,6 @@ class _Builder:
                 self.where[rid] = vpc
             if t == "route_tables" and loaded is not None:
                 self._route(key, loaded["vpc"], frozenset(loaded["targets"]))
-        for track in self.tracks.values():
-            track.load(self.db)
 
     # -- one commit ---------------------------------------------------------------------
 

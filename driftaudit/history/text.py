@@ -55,7 +55,8 @@ def _named(kind: str, rid: str, name: str | None) -> str:
 def _where(item: dict[str, Any]) -> str:
     """``123456789012/us-east-1 vpc-0a1b``: account, region and VPC when known."""
     vpc = f" {item['vpc']}" if item.get("vpc") else ""
-    return f"{item['account']}/{item['region']}{vpc}"
+    alias = f" ({item['account_alias']})" if item.get("account_alias") else ""
+    return f"{item['account']}{alias}/{item['region']}{vpc}"
 
 
 def _group(group: dict[str, Any]) -> str:

@@ -424,3 +424,17 @@ def test_readmes_management_account_policy_is_the_generated_one() -> None:
         check=True,
     ).stdout
     assert printed == block + "\n"
+
+
+def test_a_set_up_failure_is_one_line_whatever_aws_said() -> None:
+    from botocore.exceptions import ClientError
+
+    from driftaudit.collect.aws import _setup_error
+
+    error = ClientError(
+        {"Error": {"Code": "403", "Message": '<?xml version="1.0"?>\n<ErrorResponse/>\n'}},
+        "ListAccounts",
+    )
+    message = str(_setup_error(error, "organizations:ListAccounts"))
+    assert "\n" not in message
+    assert message.startswith("organizations:ListAccounts failed: 403: ")

@@ -464,3 +464,21 @@ accounts:
     assert not (out / wrong).exists() and not (out / denied).exists()
     assert proxy.signed[("sandboxkey", "ec2:DescribeVolumes")] == 1
     assert proxy.signed[("testing", "ec2:DescribeVolumes")] == 0
+
+
+def test_organization_not_listed_stops_the_run_with_one_line(
+    org: Org, run: Callable[..., Result], tmp_path: Path, chdir: Path
+) -> None:
+    """Without the organization's list no account is known to be missing: exit 1, nothing
+    written, the call named."""
+    out = tmp_path / "snaps"
+    with FaultProxy(org.url, deny_actions=["organizations:ListAccounts"]) as proxy:
+        result = run(
+            "snapshot", REGION, "--endpoint-url", proxy.url, "-o", str(out), "--type", TYPES,
+            "--org-role", ROLE,
+        )  # fmt: skip
+    assert result.code == 1
+    assert result.err.count("\n") == 1 and "Traceback" not in result.err, result.err
+    assert result.err.startswith("driftaudit: organizations:ListAccounts failed: ")
+    assert proxy.actions["sts:AssumeRole"] == 0
+    assert not out.exists()

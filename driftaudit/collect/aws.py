@@ -42,6 +42,7 @@ from driftaudit.collect.accounts import (
 from driftaudit.collect.accounts import plan as accounts_plan
 from driftaudit.collect.failures import DeadlineExceeded, classify_call
 from driftaudit.errors import ConfigError, DriftauditError, PartFailure, ReadOnlyViolation
+from driftaudit.textsafe import one_line
 
 __all__ = ["DeadlineExceeded"]  # raised by the deadline guard; defined with the failures
 
@@ -490,10 +491,11 @@ def _setup_error(e: Exception, operation: str) -> ConfigError:
         )
     if isinstance(e, NoRegionError):
         return ConfigError("no region configured; set AWS_DEFAULT_REGION or name a region")
+    # One line whatever AWS (or a proxy's error page) said.
     if isinstance(e, ClientError):
         err = e.response.get("Error", {})
-        return ConfigError(f"{operation} failed: {err.get('Code')}: {err.get('Message')}")
-    return ConfigError(f"{operation} failed: {e}")
+        return ConfigError(one_line(f"{operation} failed: {err.get('Code')}: {err.get('Message')}"))
+    return ConfigError(one_line(f"{operation} failed: {e}"))
 
 
 def _call(client: Any, method: str, **kwargs: Any) -> Any:

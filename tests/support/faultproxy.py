@@ -42,6 +42,7 @@ import collections
 import contextlib
 import fnmatch
 import http.client
+import json
 import random
 import re
 import socket
@@ -92,10 +93,20 @@ def _query_error(code: str, message: str) -> bytes:
     ).encode()
 
 
-def error_response(service: str, action: str, kind: str) -> tuple[int, dict[str, str], bytes]:
+def error_response(
+    service: str, action: str, kind: str, json_protocol: bool = False
+) -> tuple[int, dict[str, str], bytes]:
     """(status, headers, body) of a throttling (``kind="throttle"``) or access
-    (``kind="deny"``) error as ``service`` would send it."""
+    (``kind="deny"``) error as ``service`` would send it (JSON protocols, such as
+    Organizations, as a JSON body with ``__type``)."""
     denied = f"User is not authorized to perform: {service}:{action}"
+    if json_protocol:
+        code = "TooManyRequestsException" if kind == "throttle" else "AccessDeniedException"
+        body = json.dumps(
+            {"__type": code, "Message": denied if kind == "deny" else "Rate exceeded"}
+        )
+        headers = {"Content-Type": "application/x-amz-json-1.1", "x-amzn-ErrorType": code}
+        return 400 if kind == "throttle" else 403, headers, body.encode()
     xml = {"Content-Type": "text/xml"}
     if service == "ec2":
         if kind == "throttle":
@@ -316,7 +327,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.owner.signed[(key.group(1) if key else "", f"{service}:{action}")] += 1
         outcome = self.owner.decide(service, action, self._params(body))
         if outcome in ("throttle", "deny"):
-            self._answer(*error_response(service, action, outcome))
+            json_protocol = bool(self.headers.get("X-Amz-Target"))
+            self._answer(*error_response(service, action, outcome, json_protocol))
         elif outcome == "reset":
             self._reset()
         elif self.owner.stalls(service, action) or self.owner.slows(service, action):

@@ -565,3 +565,21 @@ def test_a_broad_answer_names_no_targets(tmp_path: Path, capsys: Capsys) -> None
     )
     (narrow,) = story.query(capsys, "rule", "--source", "10.1.2.3", "--port", "8080")["rules"]
     assert [t["name"] for t in narrow["targets"]] == ["app-1"] and narrow["more_targets"] == 0
+
+
+def test_a_holder_in_another_network_is_no_cause(tmp_path: Path, capsys: Capsys) -> None:
+    """Both a prod and a staging instance give 10.191.12.55 up on day 2: only prod's opened
+    the window of prod's rule (staging's VPC is another network)."""
+    repo = init_repo(tmp_path / "repo")
+    snaps = repo / "snaps"
+    rule = ssh("10.191.12.55/32")
+    write(snaps, PROD, "security_groups", [group("sg-0admin", "admin", [rule])])
+    for n, alive in ((1, True), (2, False)):
+        prod = [instance("i-0p", "prod-1", "10.191.12.55", PROD_VPC, "s-1", [])] * alive
+        staging = [instance("i-0s", "staging-1", "10.191.12.55", STAGE_VPC, "s-2", [])] * alive
+        write(snaps, PROD, "instances", prod)
+        write(snaps, STAGING, "instances", staging)
+        commit(repo, n)
+    story = Story(repo, snaps, {})
+    (window,) = story.query(capsys, "exposure", "10.191.12.55")["windows"]
+    assert window["opened_by"] == ["released by instance i-0p (prod-1)"]

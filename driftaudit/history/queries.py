@@ -795,6 +795,7 @@ def _causes(
     matches: list[Match],
     held: list[Held],
     links: Links,
+    is_public: bool,
     a: int,
     b: int,
     last: int,
@@ -827,8 +828,10 @@ def _causes(
             opened.append(f"network ACLs no longer stop it: {_describe(m)}")
         if overlaps(m.stopped, b + 1, b + 1):
             closed.append(f"network ACLs stop it from then on: {_describe(m)}")
-    opened += [f"released by {h.label()}" for h in held if h.b == a - 1]
-    closed += [f"taken by {h.label()}" for h in held if h.a == b + 1]
+    # Only holders that made the address ours for one of the window's rules (its network).
+    counted = [h for h in held if any(ours_for(h, m.rule.vpc, is_public, links) for m in matches)]
+    opened += [f"released by {h.label()}" for h in counted if h.b == a - 1]
+    closed += [f"taken by {h.label()}" for h in counted if h.a == b + 1]
     return list(dict.fromkeys(opened)), list(dict.fromkeys(closed))
 
 
@@ -884,7 +887,7 @@ def exposure(
     windows = []
     for a, b in spans:
         inside = open_rules[(a, b)]
-        opened, closed = _causes(inside, held, links, a, b, last)
+        opened, closed = _causes(inside, held, links, is_public, a, b, last)
         windows.append(
             (
                 -(inside[0].prefix or 0),

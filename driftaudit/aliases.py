@@ -25,7 +25,7 @@ def recorded(repo: Repo, rel: str, rev: str) -> dict[str, str]:
 
     paths = {
         path: blob
-        for path, blob in repo.tree_entries(rev, rel).items()
+        for path, blob in _accounts_entries(repo, rel, rev).items()
         if (loc := layout.under(path, rel)) is not None and loc.type == "accounts"
     }
     blobs = repo.read_blobs(sorted(set(paths.values())))
@@ -34,6 +34,33 @@ def recorded(repo: Repo, rel: str, rev: str) -> dict[str, str]:
         doc, _problem = layout.parse_document(blobs[blob], path)
         if doc is not None and (alias := alias_of(doc["resource"])):
             out[doc["account"]] = alias
+    return out
+
+
+def _accounts_entries(repo: Repo, rel: str, rev: str) -> dict[str, str]:
+    """path -> blob of the ``accounts`` files only: listing a commit's whole snapshot tree
+    to find a handful of them cost more than the history query itself (0.17 s at 14,000
+    files). Two ``git ls-tree`` calls: the account directories, then their accounts files."""
+    from driftaudit.gitrepo import WORKTREE
+
+    if rev == WORKTREE:
+        return repo.tree_entries(rev, rel)
+    base = "" if rel in ("", ".") else rel.rstrip("/") + "/"
+    top = repo.git("ls-tree", "-z", rev, "--", base or ".").stdout
+    accounts = []
+    for rec in top.split(b"\0"):
+        meta, _, name = rec.partition(b"\t")
+        account = name.decode("utf-8", "replace").rpartition("/")[2]
+        if rec and meta.split()[1:2] == [b"tree"] and layout.ACCOUNT_RE.fullmatch(account):
+            accounts.append(f"{base}{account}/global/accounts/")
+    if not accounts:
+        return {}
+    raw = repo.git("ls-tree", "-r", "-z", rev, "--", *accounts).stdout
+    out = {}
+    for rec in raw.split(b"\0"):
+        if rec:
+            meta, _, name = rec.partition(b"\t")
+            out[name.decode("utf-8", "replace")] = meta.split()[2].decode()
     return out
 
 

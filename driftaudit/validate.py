@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import os
 import re
@@ -23,10 +24,11 @@ from typing import Any
 import yaml
 from jsonschema import ValidationError
 
-from driftaudit import layout, yamltext
+from driftaudit import canonread, layout, yamltext
 from driftaudit.canonical import dumps, format_of, normalize
 from driftaudit.collect.collectors import REGISTRY
-from driftaudit.schemas import validator
+from driftaudit.schemafast import Unsupported, compile_schema
+from driftaudit.schemas import schema_path, validator
 
 #: Extensions of files that may be snapshots. driftaudit writes .yaml and .json only; a
 #: .yml under an account directory is checked so that its wrong name is reported.
@@ -48,6 +50,7 @@ _SECRET_WORD = re.compile(r"secret", re.IGNORECASE)
 # digests (a 40-character SHA-1 is lower-case only).
 _SECRET_VALUE = re.compile(r"(?<![A-Za-z0-9/+])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])")
 _BASE64_RUN = re.compile(r"(?<![A-Za-z0-9/+])[A-Za-z0-9/+]{16,}={0,2}")
+_BASE64_CHAR = re.compile(r"[A-Za-z0-9/+]")
 # How user data starts once decoded: scripts, cloud-init, gzip, MIME multi-part, Windows.
 _USER_DATA_MAGIC = (
     b"#!",
@@ -61,6 +64,15 @@ _USER_DATA_MAGIC = (
     b"<powershell>",
     b"<script>",
     b"<persist>",
+)
+# Where base64 of user data can start: the characters the first bytes of each start above
+# fully determine (8 bits of each byte, 6 of each character), so a run starting otherwise
+# cannot decode to user data and is never decoded.
+_USER_DATA_START = re.compile(
+    "|".join(
+        re.escape(base64.b64encode(magic).decode()[: len(magic) * 8 // 6])
+        for magic in _USER_DATA_MAGIC
+    )
 )
 
 
@@ -90,26 +102,44 @@ def _looks_like_user_data(token: str) -> bool:
 
 def secret_findings(text: str) -> list[tuple[int, str]]:
     """(line, problem) for everything secret-looking in a file's text. The secret itself is
-    never repeated in the message: it would end up in CI logs."""
+    never repeated in the message: it would end up in CI logs.
+
+    Each pattern is searched only where a cheap test over the whole text says it could
+    match (a literal it must contain, the first base64 characters of what user data starts
+    with): the same findings, without scanning every line of every clean file."""
     found: list[tuple[int, str]] = []
-    for m in _ACCESS_KEY_ID.finditer(text):
-        found.append(
-            (_line_at(text, m.start()), f"looks like an AWS access key id ({m.group()[:4]}...)")
-        )
-    for m in _PRIVATE_KEY.finditer(text):
-        found.append((_line_at(text, m.start()), f"holds a private key block ({m.group()})"))
-    for number, line in enumerate(text.split("\n"), 1):
-        if not _SECRET_WORD.search(line):
-            continue
-        for m in _SECRET_VALUE.finditer(line):
-            value = m.group()
-            if re.search("[a-z]", value) and re.search("[A-Z]", value):
-                found.append((number, SECRET_KEY_PROBLEM))
-                break
-    for m in _BASE64_RUN.finditer(text):
-        if _looks_like_user_data(m.group()):
-            found.append((_line_at(text, m.start()), "holds base64 user data"))
+    if "AKIA" in text or "ASIA" in text:
+        for m in _ACCESS_KEY_ID.finditer(text):
+            found.append(
+                (_line_at(text, m.start()), f"looks like an AWS access key id ({m.group()[:4]}...)")
+            )
+    if "PRIVATE KEY" in text:
+        for m in _PRIVATE_KEY.finditer(text):
+            found.append((_line_at(text, m.start()), f"holds a private key block ({m.group()})"))
+    if _may_say_secret(text):
+        for number, line in enumerate(text.split("\n"), 1):
+            if not _SECRET_WORD.search(line):
+                continue
+            for m in _SECRET_VALUE.finditer(line):
+                value = m.group()
+                if re.search("[a-z]", value) and re.search("[A-Z]", value):
+                    found.append((number, SECRET_KEY_PROBLEM))
+                    break
+    for m in _USER_DATA_START.finditer(text):
+        start = m.start()
+        if start and _BASE64_CHAR.match(text, start - 1):
+            continue  # inside a longer run, which does not start like user data
+        run = _BASE64_RUN.match(text, start)
+        if run is not None and _looks_like_user_data(run.group()):
+            found.append((_line_at(text, start), "holds base64 user data"))
     return found
+
+
+def _may_say_secret(text: str) -> bool:
+    """Whether ``_SECRET_WORD`` (case-insensitive) can match anywhere in ``text``: every
+    character it matches lower-cases to its letter, or is the long s it folds 's' to."""
+    lower = text.lower()
+    return "secret" in lower or "\u017fecret" in lower
 
 
 # --- locating a JSON path in the file ------------------------------------------------------
@@ -265,9 +295,57 @@ def first_difference(data: bytes, expected: bytes) -> tuple[int, str] | None:
     return number, "not in canonical form: the file ends early"
 
 
+@functools.cache
+def _is_valid(name: str) -> Callable[[Any], bool]:
+    """A yes/no check of the schema ``name``: compiled (schemafast), else jsonschema's."""
+    try:
+        return compile_schema(json.loads(schema_path(name).read_text(encoding="utf-8")))
+    except Unsupported:
+        fallback: Callable[[Any], bool] = validator(name).is_valid
+        return fallback
+
+
+def _canonical_doc(data: bytes, fmt: str) -> dict[str, Any] | None:
+    """The document of a file whose bytes are exactly what driftaudit writes for it, and
+    whose envelope and resource pass their schemas; None for any other file.
+
+    The fast path for the files driftaudit wrote: one read (driftaudit's own canonical-YAML
+    reader, or json), one write-back compared byte for byte, compiled schema checks. A file
+    that is not canonical or not valid takes the full path, which names its problems."""
+    try:
+        text = data.decode("utf-8")
+        doc = json.loads(text) if fmt == "json" else canonread.read(text)
+    except (UnicodeDecodeError, ValueError, IndexError, RecursionError):
+        return None
+    if not (isinstance(doc, dict) and _is_valid("document")(doc)):
+        return None
+    if doc["type"] not in REGISTRY or not _is_valid(doc["type"])(doc["resource"]):
+        return None
+    # For YAML this comparison is also what makes canonread's reading trustworthy.
+    return doc if canonical_bytes(doc, fmt) == data else None
+
+
 def check_bytes(data: bytes, location: Sequence[str], display: str) -> list[Problem]:
     """Every problem of one snapshot file's bytes (pure). ``location`` is its path's parts
     (at least the last four: account, region, type, file name)."""
+    name = location[-1] if location else display
+    if name.endswith((".yaml", ".json")) and len(data) <= layout.MAX_FILE_BYTES:
+        doc = _canonical_doc(data, format_of(name))
+        if doc is not None:
+            # Parsed, valid and canonical: what is left is where it sits and secrets.
+            text = data.decode("utf-8")
+            where = Locator(text)
+            findings = secret_findings(text)
+            findings += _place_findings(doc, location, where)
+            findings += _id_findings(doc, where)
+            return sorted({Problem(display, line, message) for line, message in findings})
+    return full_check(data, location, display)
+
+
+def full_check(data: bytes, location: Sequence[str], display: str) -> list[Problem]:
+    """Every problem of one file, from a full YAML (LibYAML) or JSON parse and jsonschema:
+    what :func:`check_bytes` does for every file its fast path does not vouch for, so that
+    each problem is named by the reader and the schema library themselves."""
     name = location[-1] if location else display
     text = data.decode("utf-8", "replace")
     findings = secret_findings(text)
@@ -381,16 +459,108 @@ def find_files(paths: Sequence[Path]) -> list[Target]:
     return sorted(unique.values(), key=lambda t: t.path)
 
 
-def validate(paths: Sequence[Path], on_problem: Callable[[Problem], None]) -> tuple[int, int]:
-    """Check every snapshot file under ``paths``; (files checked, problems found)."""
-    files = problems = 0
-    for target in find_files(paths):
-        files += 1
-        found = (
-            [Problem(str(target.path), 1, target.problem)]
-            if target.problem is not None
-            else check_file(target.path)
+def changed_files(rev: str, paths: Sequence[Path]) -> list[Target]:
+    """The snapshot-file candidates under ``paths`` that changed since ``rev``: added or
+    modified between where HEAD's history meets ``rev`` (``git merge-base``: in a pull
+    request, its own changes even when the target branch moved on) and the working tree,
+    staged or not, plus untracked files git does not ignore. Deleted files have nothing to
+    check. GitError (one line) when there is no repository or ``rev`` is unknown."""
+    from driftaudit.gitrepo import GitError, open_repo
+
+    roots = [(p, Path(os.path.abspath(p))) for p in paths]
+    start = next((a if a.is_dir() else a.parent for _, a in roots), Path.cwd())
+    repo, _ = open_repo(start)
+    commit = repo.resolve(rev)
+    head = repo.resolve("HEAD")
+    base = repo.git("merge-base", commit, head, check=False).stdout.decode().strip()
+    if not base:
+        raise GitError(
+            f"{rev!r} and HEAD have no common history in {repo.root} (a shallow clone? fetch "
+            "more with git fetch --deepen or --unshallow)"
         )
+    changed = repo.git("diff", "--name-only", "-z", "--no-renames", "--diff-filter=d", base)
+    untracked = repo.git("ls-files", "--others", "--exclude-standard", "-z")
+    names = {n for raw in (changed.stdout, untracked.stdout) for n in raw.decode().split("\0") if n}
+    out: dict[str, Target] = {}
+    for name in sorted(names):
+        absolute = Path(os.path.abspath(repo.root / name))
+        for shown, root in roots:
+            try:
+                below = absolute.relative_to(root)
+            except ValueError:
+                continue
+            # As the walker takes them: under an account directory, never in a hidden one.
+            hidden = any(part.startswith(".") for part in below.parts[:-1])
+            if hidden or absolute.suffix not in EXTENSIONS or not _in_account(absolute.parts[:-1]):
+                break
+            path = shown / below if below.parts else shown
+            if os.path.lexists(path):
+                out.setdefault(str(absolute), _named_target(path))
+            break
+    return list(out.values())
+
+
+def _named_target(path: Path) -> Target:
+    """A file the caller names: a link there is a problem, never followed."""
+    if path.is_symlink():
+        return Target(path, "is a symbolic link; not followed (snapshot files never are links)")
+    return Target(path)
+
+
+def _check_target(target: Target) -> list[Problem]:
+    if target.problem is not None:
+        return [Problem(str(target.path), 1, target.problem)]
+    return check_file(target.path)
+
+
+def _check_chunk(targets: list[Target]) -> list[list[Problem]]:
+    return [_check_target(t) for t in targets]
+
+
+#: Files per task handed to a worker process: enough to make the hand-over cheap, few
+#: enough to keep both cores busy to the end.
+CHUNK = 256
+#: Below this many files a pool costs more to start than it saves.
+MIN_PARALLEL = 2 * CHUNK
+
+
+def default_jobs() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def check_all(targets: Sequence[Target], jobs: int = 1) -> Iterator[list[Problem]]:
+    """Each target's problems, in the targets' order; with ``jobs`` > 1 the files are
+    checked by that many processes (each file is independent, and the work is pure Python:
+    threads would wait on each other)."""
+    if jobs <= 1 or len(targets) < MIN_PARALLEL:
+        for target in targets:
+            yield _check_target(target)
+        return
+    import multiprocessing
+
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    chunks = [list(targets[i : i + CHUNK]) for i in range(0, len(targets), CHUNK)]
+    with multiprocessing.get_context(method).Pool(jobs) as pool:
+        for found in pool.imap(_check_chunk, chunks):
+            yield from found
+
+
+def validate(
+    paths: Sequence[Path],
+    on_problem: Callable[[Problem], None],
+    jobs: int = 1,
+    changed_since: str | None = None,
+) -> tuple[int, int]:
+    """Check every snapshot file under ``paths`` (only those changed since the revision
+    ``changed_since``, with it); (files checked, problems found)."""
+    targets = find_files(paths) if changed_since is None else changed_files(changed_since, paths)
+    files = problems = 0
+    for found in check_all(targets, jobs):
+        files += 1
         for problem in found:
             problems += 1
             on_problem(problem)

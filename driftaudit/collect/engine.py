@@ -24,6 +24,7 @@ from driftaudit.collect.aws import Account, ClientPool, deadline
 from driftaudit.collect.collectors.base import Raw, ResourceType
 from driftaudit.collect.deadlines import DEADLINE, Deadlines
 from driftaudit.collect.failures import classify_call
+from driftaudit.collect.shards import Shard
 from driftaudit.errors import PartFailure
 
 
@@ -115,12 +116,18 @@ def places(
     return regional + wide
 
 
-def planned_parts(targets: list[tuple[Account, list[str]]], types: list[ResourceType]) -> list[Job]:
-    """Every part of a run, account by account (an account read in no region has none)."""
+def planned_parts(
+    targets: list[tuple[Account, list[str]]],
+    types: list[ResourceType],
+    shard: Shard | None = None,
+) -> list[Job]:
+    """Every part of a run, account by account (an account read in no region has none);
+    with ``shard``, only the parts of the (account, region) pairs it holds."""
     return [
         (account, region, rtype)
         for account, regions in targets
         for region, rtype in places(regions, types, account_wide=bool(regions))
+        if shard is None or shard.holds(account.account_id, region)
     ]
 
 
@@ -131,8 +138,10 @@ def collect(
     workers: int,
     on_start: Callable[[int], None] | None = None,
     deadlines: Deadlines | None = None,
+    shard: Shard | None = None,
 ) -> Iterator[PartResult]:
-    """Every part, as each completes or times out, from a bounded pool of worker threads.
+    """Every part (of ``shard`` only, with one), as each completes or times out, from a
+    bounded pool of worker threads.
 
     Each part is yielded once: its own result, or a timed-out failure at its deadline. A part
     given up keeps its thread until the socket lets go; a new worker takes its place so the
@@ -141,7 +150,7 @@ def collect(
     if not deadlines.start:
         deadlines = replace(deadlines, start=time.monotonic())
     run_end = deadlines.run_end
-    jobs = planned_parts(targets, types)
+    jobs = planned_parts(targets, types, shard)
     if on_start:
         on_start(len(jobs))
     todo: queue.SimpleQueue[Job] = queue.SimpleQueue()

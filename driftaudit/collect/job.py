@@ -14,6 +14,7 @@ from driftaudit.collect.aws import Account, AccountFailure, ClientPool
 from driftaudit.collect.collectors.base import ResourceType
 from driftaudit.collect.deadlines import Deadlines
 from driftaudit.collect.engine import Part, PartResult, collect, places
+from driftaudit.collect.shards import Shard
 from driftaudit.collect.store import StoreError, WriteStats, render_part, write_part
 from driftaudit.errors import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, PartFailure, UnsafeName
 
@@ -132,22 +133,30 @@ def take_snapshot(
     deadlines: Deadlines | None = None,
     failed_accounts: Sequence[AccountFailure] = (),
     requested: Sequence[str] = (),
+    shard: Shard | None = None,
 ) -> SnapshotOutcome:
     """Collect every part of ``targets`` and write (or gather) it; ``failed_accounts``
     (their roles not assumed...) are recorded as failed parts, in the regions ``requested``
-    on the command line or, without, those the other accounts are read in."""
+    on the command line or, without, those the other accounts are read in. With ``shard``,
+    only the parts of the (account, region) pairs it holds (failed accounts' too)."""
+
+    def held(account: str, region: str) -> bool:
+        return shard is None or shard.holds(account, region)
+
+    all_regions = sorted({r for _, regions in targets for r in regions})
     outcome = SnapshotOutcome(
         accounts=sorted(
             {a.account_id for a, _ in targets} | {f.account_id for f in failed_accounts}
         ),
-        regions=sorted({r for _, regions in targets for r in regions}),
+        regions=sorted({r for a, rs in targets for r in rs if held(a.account_id, r)}),
         types=[t.name for t in types],
     )
     for account in failed_accounts:
         outcome.failed_accounts.append(account)
         warn(account_failure_line(account))
-        for part in failed_account_parts(account, types, requested or outcome.regions):
-            outcome.failed.append((part, account.failure))
+        for part in failed_account_parts(account, types, requested or all_regions):
+            if held(part.account, part.region):
+                outcome.failed.append((part, account.failure))
     progress = progress or Progress(sys.stderr, enabled=False)
     chosen = {t.name for t in types}
     skipping = defaultvpcs.skipping(targets, chosen)
@@ -158,7 +167,7 @@ def take_snapshot(
         outcome.left_out.append(f"{where} ({resources} resources)")
         outcome.left_out_resources += resources
 
-    results = collect(pool, targets, types + extra, workers, progress.start, deadlines)
+    results = collect(pool, targets, types + extra, workers, progress.start, deadlines, shard)
     for result in defaultvpcs.settled(progress.each(results), skipping, chosen, note):
         part, failure = result.part, result.failure
         if result.resources is not None:
@@ -219,6 +228,7 @@ def snapshot_and_commit(
     deadlines: Deadlines | None = None,
     failed_accounts: Sequence[AccountFailure] = (),
     requested: Sequence[str] = (),
+    shard: Shard | None = None,
 ) -> tuple[SnapshotOutcome, Committed | None]:
     """The snapshot job with ``--commit``, as the CLI and the demo both run it: collect and
     write every part into the prepared output (its lock held), then commit what succeeded
@@ -239,6 +249,7 @@ def snapshot_and_commit(
         deadlines,
         failed_accounts,
         requested,
+        shard,
     )
     if output.repo is None or not outcome.succeeded:
         return outcome, None

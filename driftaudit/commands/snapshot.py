@@ -25,6 +25,7 @@ from driftaudit.errors import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, E
 
 if TYPE_CHECKING:
     from driftaudit.collect.output import Output
+    from driftaudit.collect.shards import Shard
 
 EPILOG = """\b
 Examples:
@@ -36,10 +37,15 @@ Examples:
   driftaudit snapshot us-east-1 --role-arn arn:aws:iam::111122223333:role/audit -o snapshots
   driftaudit snapshot --all-regions --org-role driftaudit-audit --skip-default-vpcs -o snapshots
   driftaudit snapshot -o snapshots --commit --config driftaudit.yaml   # its accounts: list
+  driftaudit snapshot --all-regions --org-role audit -o snapshots --commit --shard 3/8
 
 \b
 An account whose role cannot be assumed (or whose first call fails) does not stop the
 others: its parts fail, named with the role ARN and the error, exit 3.
+
+\b
+--shard K/N reads only the (account, region) pairs of shard K of N (a stable hash of each
+pair: the same on every machine and run); N jobs with K = 1..N read everything once.
 
 \b
 A part that takes longer than --part-timeout, or is not done when --timeout runs out, fails
@@ -65,6 +71,17 @@ def _matching(pattern: str, what: str) -> Callable[..., Any]:
         return value
 
     return check
+
+
+def _shard(ctx: click.Context, param: click.Parameter, value: str | None) -> Shard | None:
+    from driftaudit.collect.shards import ShardSpecError, parse_shard
+
+    if value is None:
+        return None
+    try:
+        return parse_shard(value)
+    except ShardSpecError as e:
+        raise click.BadParameter(str(e), param=param) from e
 
 
 def accounts_of(cli: CommandLine, config: Path | None, out_dir: Path | None) -> AccountsFile:
@@ -168,6 +185,12 @@ def _output(out_dir: Path, commit: bool = True) -> Output:
     "(repeatable, or A,B...), as diff --fail-on would for it."
 )
 @click.option(
+    "--shard",
+    metavar="K/N",
+    callback=_shard,
+    help="Only shard K of N: a stable split of the (account, region) pairs (one job each).",
+)
+@click.option(
     "--workers",
     type=click.IntRange(1, 64),
     default=16,
@@ -211,6 +234,7 @@ def snapshot(
     old_types: tuple[str, ...],
     commit: bool,
     fail_on: tuple[str, ...],
+    shard: Shard | None,
     workers: int,
     run_timeout: float,
     part_timeout: float,
@@ -266,6 +290,7 @@ def snapshot(
             deadlines=deadlines,
             failed_accounts=unreached,
             requested=regions,
+            shard=shard,
         )
     else:
         outcome = take_snapshot(
@@ -279,6 +304,7 @@ def snapshot(
             deadlines=deadlines,
             failed_accounts=unreached,
             requested=regions,
+            shard=shard,
         )
     if out_dir is None and outcome.succeeded:
         sys.stdout.buffer.write(stdout_document(outcome, fmt))

@@ -1,0 +1,389 @@
+"""Scale benchmark (issue 14): a 50,000-resource snapshot history built from driftaudit's own
+output, and each command's cost against its floor, in one run.
+
+    python bench/scale_bench.py                   # 50,000 resources, 6 daily commits, 1% churn
+    python bench/scale_bench.py --resources 5000  # a quick run
+    options: --days N, --churn F, --seed N, --regenerate, --repeat N
+
+Building (cached under bench/results/scale-cache/, so later runs skip it):
+
+1. a moto server (bench/fast_moto.py) is seeded with a small fleet of every type
+   (tests/support/seed.py, ``--template-instances`` instances in us-east-1) and
+   ``driftaudit snapshot`` writes it: the *template*, every file the tool's own output;
+2. the template is cloned into as many copies as 50,000 resources need, spread over accounts
+   (each copy's AWS ids get their own hex digits, the account id its own number, in the text
+   and the path alike) and written back through ``canonical.normalize`` and ``dumps``, so
+   every file is canonical, schema-valid and where its content says;
+3. ``--days`` daily commits (real git): each day ``--churn`` of the resources change (a tag
+   value), and a tenth as many are removed and as many added (new copies).
+
+Measuring: every command runs as a fresh process, start-up included; CPU is user+sys of the
+process and its children. Each measurement is a :class:`Measure` in :data:`MEASURES`:
+later work adds diff and history measurements there, against their own floors, and they
+show up in the same table. The table goes to stdout and bench/results/scale.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from driftaudit.canonical import dumps, normalize  # noqa: E402
+from driftaudit.collect.collectors import REGISTRY  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results"
+CACHE = RESULTS / "scale-cache"
+#: Bump when the generated repository changes: it is part of the cache key.
+GENERATOR_VERSION = 1
+TEMPLATE_ACCOUNT = "123456789012"
+REGION = "us-east-1"
+# An AWS id: a prefix (i, sg, vol, subnet, eni-attach...) and 8 or 17 hex digits.
+AWS_ID = re.compile(r"\b((?:[a-z]+-)+)([0-9a-f]{8}|[0-9a-f]{17})\b")
+GIT = ["git", "-c", "user.name=bench", "-c", "user.email=bench@localhost"]
+
+
+# --- building ---------------------------------------------------------------------------
+
+
+def template(work: Path, instances: int, seed: int) -> dict[str, bytes]:
+    """rel path -> bytes of every file one ``driftaudit snapshot`` of a seeded emulator
+    writes (every registered type)."""
+    from snapshot_bench import client_env, close_key_pair_race, emulator
+
+    from tests.support.seed import seed_fleet
+
+    os.environ.update(client_env())
+    with emulator(stock=False, log_dir=work) as server:
+        seed_fleet(server.url, [REGION], instances, seed=seed)
+        close_key_pair_race(server.url)
+        out = work / "template"
+        subprocess.run(
+            [sys.executable, "-m", "driftaudit", "snapshot", REGION, "-o", str(out), "-q"]
+            + ["--endpoint-url", server.url],
+            cwd=ROOT,
+            env=client_env(),
+            check=True,
+        )
+    return {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*.yaml")}
+
+
+def clone_text(text: str, copy: int, account: str) -> str:
+    """The template text with the copy's own ids: each id's first hex digits replaced by
+    the copy's number (the same id in every file of the copy, so references still hold)."""
+
+    def swap(m: re.Match[str]) -> str:
+        digits = m.group(2)
+        mark = f"{copy:05x}"
+        return m.group(1) + mark + digits[len(mark) :]
+
+    return AWS_ID.sub(swap, text).replace(TEMPLATE_ACCOUNT, account)
+
+
+def canonical_copy(data: bytes, copy: int, account: str) -> tuple[str, bytes]:
+    """(rel path, canonical bytes) of one template file's copy."""
+    from driftaudit import canonread
+
+    doc = canonread.read(clone_text(data.decode("utf-8"), copy, account))
+    rtype = REGISTRY[doc["type"]]
+    doc["resource"] = normalize(doc["resource"], rtype.spec)
+    rel = f"{doc['account']}/{doc['region']}/{doc['type']}/{doc['id']}.yaml"
+    return rel, dumps(doc)
+
+
+def changed_copy(data: bytes, day: int) -> bytes:
+    """A day's change to one file: a tag of its own (as someone tagging resources)."""
+    from driftaudit import canonread
+
+    doc = canonread.read(data.decode("utf-8"))
+    tags = doc["resource"].get("Tags")
+    if not isinstance(tags, dict):
+        tags = doc["resource"]["Tags"] = {}
+    tags["scale-bench-day"] = str(day)
+    doc["resource"] = normalize(doc["resource"], REGISTRY[doc["type"]].spec)
+    return dumps(doc)
+
+
+def git(repo: Path, *args: str, date: str | None = None) -> str:
+    env = dict(os.environ)
+    if date:
+        env["GIT_AUTHOR_DATE"] = env["GIT_COMMITTER_DATE"] = date
+    out = subprocess.run(
+        [*GIT, *args], cwd=repo, env=env, capture_output=True, text=True, check=True
+    )
+    return out.stdout
+
+
+def build(home: Path, args: argparse.Namespace) -> dict[str, Any]:
+    start = time.perf_counter()
+    files = template(home, args.template_instances, args.seed)
+    per_copy = len(files)
+    copies = -(-args.resources // per_copy)
+    repo = home / "repo"
+    repo.mkdir(parents=True)
+    git(repo, "init", "-q", "-b", "main")
+    rng = random.Random(args.seed)
+    tree: dict[str, bytes] = {}
+    for copy in range(1, copies + 1):
+        account = f"{100000000000 + copy // 50:012d}"  # 50 copies an account
+        for data in files.values():
+            rel, out = canonical_copy(data, copy, account)
+            tree[rel] = out
+    for rel, data in tree.items():
+        path = repo / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    day0 = "2026-11-01T06:00:00+00:00"
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "day 0", date=day0)
+    next_copy = copies + 1
+    changed_last = 0
+    for day in range(1, args.days):
+        paths = sorted(tree)
+        change = rng.sample(paths, int(len(paths) * args.churn))
+        gone = rng.sample(sorted(set(paths) - set(change)), max(1, len(change) // 10))
+        for rel in change:
+            tree[rel] = changed_copy(tree[rel], day)
+            (repo / rel).write_bytes(tree[rel])
+        for rel in gone:
+            del tree[rel]
+            (repo / rel).unlink()
+        added = 0
+        while added < len(gone):  # whole new copies' files, as resources launched
+            account = f"{100000000000 + next_copy // 50:012d}"
+            for data in files.values():
+                rel, out = canonical_copy(data, next_copy, account)
+                tree[rel] = out
+                path = repo / rel
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(out)
+                added += 1
+                if added >= len(gone):
+                    break
+            next_copy += 1
+        git(repo, "add", "-A")
+        git(repo, "commit", "-q", "-m", f"day {day}", date=f"2026-11-{1 + day:02d}T06:00:00+00:00")
+        changed_last = len(change) + len(gone) + added
+    return {
+        "template_files": per_copy,
+        "copies": copies,
+        "files": len(tree),
+        "days": args.days,
+        "changed_last_day": changed_last,
+        "build_seconds": round(time.perf_counter() - start, 1),
+    }
+
+
+def cached_repo(args: argparse.Namespace) -> tuple[Path, dict[str, Any]]:
+    key = (
+        f"r{args.resources}-d{args.days}-c{args.churn:g}-t{args.template_instances}"
+        f"-s{args.seed}-v{GENERATOR_VERSION}"
+    )
+    home = CACHE / key
+    if args.regenerate and home.exists():
+        shutil.rmtree(home)
+    if not (home / "meta.json").exists():
+        print(f"building {key} (once; cached) ...", file=sys.stderr, flush=True)
+        partial = CACHE / f"{key}.partial"
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.mkdir(parents=True)
+        meta = build(partial, args)
+        (partial / "meta.json").write_text(json.dumps(meta, indent=1) + "\n")
+        partial.rename(home)
+    return home / "repo", json.loads((home / "meta.json").read_text())
+
+
+# --- measuring --------------------------------------------------------------------------
+
+
+@dataclass
+class Timing:
+    wall: float
+    cpu: float
+
+
+def timed(cmd: list[str], cwd: Path, repeat: int) -> Timing:
+    """The fastest of ``repeat`` runs of a fresh process (wall, and CPU of that run)."""
+    best: Timing | None = None
+    for _ in range(repeat):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        start = time.perf_counter()
+        proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+        wall = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        if proc.returncode != 0:
+            raise RuntimeError(f"{' '.join(cmd[:6])} exited {proc.returncode}:\n{proc.stderr}")
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        if best is None or wall < best.wall:
+            best = Timing(wall, cpu)
+    assert best is not None
+    return best
+
+
+#: The floor: read the files named on stdin (or every snapshot file under a directory) and
+#: parse each with LibYAML, nothing else: what any reader of the tree pays at least.
+FLOOR = """
+import sys, yaml
+from pathlib import Path
+where = sys.argv[1]
+paths = sys.stdin.read().split("\\0") if where == "-" else Path(where).glob("*/*/*/*.yaml")
+n = 0
+for p in paths:
+    if p:
+        yaml.load(Path(p).read_bytes(), Loader=yaml.CSafeLoader); n += 1
+print(n)
+"""
+
+
+def floor(repo: Path, names: list[str] | None, repeat: int) -> Timing:
+    cmd = [sys.executable, "-c", FLOOR, "-" if names is not None else str(repo)]
+    if names is None:
+        return timed(cmd, repo, repeat)
+    best: Timing | None = None
+    for _ in range(repeat):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        start = time.perf_counter()
+        subprocess.run(
+            cmd, cwd=repo, input="\0".join(names), text=True, check=True, capture_output=True
+        )
+        wall = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        if best is None or wall < best.wall:
+            best = Timing(wall, cpu)
+    assert best is not None
+    return best
+
+
+def driftaudit(*args: str) -> list[str]:
+    return [sys.executable, "-m", "driftaudit", *args]
+
+
+@dataclass
+class Row:
+    what: str
+    files: int
+    timing: Timing
+    floor: Timing | None = None
+    note: str = ""
+
+    @property
+    def rate(self) -> float:
+        return self.files / self.timing.wall
+
+
+@dataclass
+class Measure:
+    """One group of rows: ``run(repo, meta, args)`` measures it."""
+
+    name: str
+    run: Callable[[Path, dict[str, Any], argparse.Namespace], list[Row]]
+    rows: list[Row] = field(default_factory=list)
+
+
+def measure_validate(repo: Path, meta: dict[str, Any], args: argparse.Namespace) -> list[Row]:
+    files = meta["files"]
+    whole_floor = floor(repo, None, args.repeat)
+    cores = len(os.sched_getaffinity(0))
+    rows = [
+        Row(
+            "validate, whole tree, 1 process",
+            files,
+            timed(driftaudit("validate", "-q", "-j", "1", "."), repo, args.repeat),
+            whole_floor,
+        ),
+        Row(
+            f"validate, whole tree, {cores} processes",
+            files,
+            timed(driftaudit("validate", "-q", "-j", str(cores), "."), repo, args.repeat),
+            whole_floor,
+        ),
+    ]
+    names = git(repo, "diff", "--name-only", "--diff-filter=d", "HEAD~1").split()
+    rows.append(
+        Row(
+            "validate --changed HEAD~1 (the last day)",
+            len(names),
+            timed(driftaudit("validate", "-q", "--changed", "HEAD~1"), repo, args.repeat),
+            floor(repo, names, args.repeat),
+        )
+    )
+    return rows
+
+
+#: Every measurement of this benchmark, in table order. Add diff and history here.
+MEASURES: list[Measure] = [Measure("validate", measure_validate)]
+
+
+def markdown(rows: list[Row], meta: dict[str, Any], load: tuple[float, float]) -> str:
+    out = [
+        f"### Scale benchmark: {meta['files']:,} files, {meta['days']} daily commits",
+        "",
+        "| measurement | files | wall | CPU | files/s | floor (read + LibYAML parse) | vs floor |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        fl = f"{r.floor.wall:.2f} s" if r.floor else "—"
+        ratio = f"{r.timing.wall / r.floor.wall:.2f}x" if r.floor else "—"
+        out.append(
+            f"| {r.what} | {r.files:,} | {r.timing.wall:.2f} s | {r.timing.cpu:.2f} s | "
+            f"{r.rate:,.0f} | {fl} | {ratio} |"
+        )
+    out += [
+        "",
+        f"- Built from {meta['template_files']} files of one `driftaudit snapshot` of moto "
+        f"(every type), cloned {meta['copies']} times over accounts; {meta['days']} daily "
+        f"commits, the last one changing {meta['changed_last_day']} files; built in "
+        f"{meta['build_seconds']} s (cached).",
+        "- Fresh processes, start-up included (about 0.3 s for driftaudit); fastest of the "
+        "runs; the floor is a Python process reading the same files and parsing each with "
+        "LibYAML (`yaml.CSafeLoader`), nothing else.",
+        f"- Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python "
+        f"{platform.python_version()}; 1-minute load average {load[0]:.1f} before, "
+        f"{load[1]:.1f} after (other work on the machine skews wall times).",
+    ]
+    return "\n".join(out) + "\n"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--resources", type=int, default=50_000)
+    parser.add_argument("--days", type=int, default=6)
+    parser.add_argument("--churn", type=float, default=0.01)
+    parser.add_argument("--template-instances", type=int, default=60)
+    parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--regenerate", action="store_true")
+    args = parser.parse_args()
+    sys.path.insert(0, str(ROOT / "bench"))
+    repo, meta = cached_repo(args)
+    load = os.getloadavg()[0]
+    rows: list[Row] = []
+    for m in MEASURES:
+        print(f"measuring {m.name} ...", file=sys.stderr, flush=True)
+        m.rows = m.run(repo, meta, args)
+        rows += m.rows
+    text = markdown(rows, meta, (load, os.getloadavg()[0]))
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "scale.md").write_text(text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

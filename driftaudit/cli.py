@@ -10,7 +10,17 @@ from typing import Any
 import click
 
 from driftaudit import __version__
-from driftaudit.commands import baseline, check, demo, diff, history, report, snapshot, validate
+from driftaudit.commands import (
+    backfill,
+    baseline,
+    check,
+    demo,
+    diff,
+    history,
+    report,
+    snapshot,
+    validate,
+)
 from driftaudit.errors import EXIT_ERROR, DriftauditError
 
 
@@ -54,6 +64,7 @@ for _command in (
     history.history,
     check.check,
     baseline.baseline,
+    backfill.backfill,
 ):
     cli.add_command(_command)
 

@@ -327,6 +327,9 @@ class Index:
     head: str
     samples: int
     stats: UpdateStats
+    #: commit -> the source of its snapshot, for commits ``driftaudit backfill`` wrote
+    #: ("aws-config"; driftaudit.backfill.source): answers drawn from them say so.
+    sources: dict[str, str] = field(default_factory=dict)
 
     def close(self) -> None:
         self.db.close()
@@ -774,7 +777,16 @@ def _rebuild(repo: Repo, rel: str, path: Path, head: str, reason: str) -> Update
 
 def open_index(directory: Path) -> Index:
     """The up-to-date index of the snapshot directory ``directory`` (updated or rebuilt as
-    needed), open for queries."""
+    needed), open for queries, with the backfilled commits' sources."""
+    from driftaudit.backfill.source import backfilled
+
+    index = _open_index(directory)
+    repo, rel = open_repo(directory)
+    index.sources = backfilled(repo, rel, index.head)
+    return index
+
+
+def _open_index(directory: Path) -> Index:
     repo, rel = open_repo(directory)
     if not repo.has_commits():
         raise GitError(f"{directory} has no snapshot commits yet (snapshot with --commit first)")

@@ -79,6 +79,7 @@ class Timeline:
 
     def __init__(self, index: Index) -> None:
         self.db, self.last = index.db, index.samples
+        self.sources = index.sources
         self.cache: dict[int, Sample] = {}
         self.starts: dict[int, dict[str, Any]] = {}
         self.ends: dict[int, dict[str, Any]] = {}
@@ -135,6 +136,7 @@ class Timeline:
                 "last_without": iso(before.time) if before else None,
                 "first_with": iso(first.time),
                 "commit": first.sha,
+                **self._source(first.sha),
             }
         return self.starts[seq]
 
@@ -150,8 +152,15 @@ class Timeline:
                 "last_with": iso(last.time),
                 "first_without": iso(after.time) if after else None,
                 "commit": after.sha if after else None,
+                **self._source((after or last).sha),
             }
         return self.ends[seq]
+
+    def _source(self, sha: str) -> dict[str, str]:
+        """``{"source": "aws-config"}`` for a boundary drawn from a backfilled snapshot
+        (the later of its two: the one that shows the change), else nothing."""
+        source = self.sources.get(sha)
+        return {"source": source} if source else {}
 
     def window(self, a: int, b: int) -> dict[str, Any]:
         return {"start": self.start(a), "end": self.end(b)}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from driftaudit.backfill.source import LABEL as SOURCES
 from driftaudit.history.holders import KIND
 from driftaudit.history.queries import describe_rule
 from driftaudit.rule import quote
@@ -15,20 +16,27 @@ def _join(lines: list[str]) -> str:
     return "".join(one_line(line) + "\n" for line in lines)
 
 
+def _from(boundary: dict[str, Any]) -> str:
+    """`` (from AWS Config)`` when the boundary is drawn from a backfilled snapshot."""
+    source = boundary.get("source")
+    return f" (from {SOURCES.get(source, source)})" if source else ""
+
+
 def _start(start: dict[str, Any]) -> str:
     if start["last_without"] is None:
-        return f"from   the first snapshot {start['first_with']} (or earlier)"
+        return f"from   the first snapshot {start['first_with']} (or earlier){_from(start)}"
     return (
         f"from   between {start['last_without']} and {start['first_with']}"
-        f"  commit {start['commit'][:12]}"
+        f"  commit {start['commit'][:12]}{_from(start)}"
     )
 
 
 def _end(end: dict[str, Any]) -> str:
     if end["first_without"] is None:
-        return f"until  the last snapshot {end['last_with']} (still so)"
+        return f"until  the last snapshot {end['last_with']} (still so){_from(end)}"
     return (
         f"until  between {end['last_with']} and {end['first_without']}  commit {end['commit'][:12]}"
+        f"{_from(end)}"
     )
 
 

@@ -24,7 +24,7 @@ from driftaudit.collect.collectors import (
     network_interfaces,
     security_groups,
 )
-from driftaudit.collect.collectors.base import Call, ResourceType, passthrough
+from driftaudit.collect.collectors.base import Call, ConfigRecord, ResourceType, passthrough
 
 VOLUMES = passthrough(
     "volumes",
@@ -33,6 +33,7 @@ VOLUMES = passthrough(
     "VolumeId",
     spec=Spec(sort_by={"Attachments": ("InstanceId", "Device")}),
     encryption_path="Encrypted",
+    config=ConfigRecord({"AWS::EC2::Volume": ("ec2", "Volume")}),
 )
 VPCS = passthrough(
     "vpcs",
@@ -45,6 +46,7 @@ VPCS = passthrough(
             "Ipv6CidrBlockAssociationSet": ("Ipv6CidrBlock",),
         }
     ),
+    config=ConfigRecord({"AWS::EC2::VPC": ("ec2", "Vpc")}),
 )
 SUBNETS = passthrough(
     "subnets",
@@ -60,6 +62,7 @@ SUBNETS = passthrough(
         "AvailableIpAddressCount (free addresses: changes whenever anything in the subnet "
         "starts or stops)"
     ),
+    config=ConfigRecord({"AWS::EC2::Subnet": ("ec2", "Subnet")}),
 )
 ROUTE_TABLES = passthrough(
     "route_tables",
@@ -81,6 +84,7 @@ ROUTE_TABLES = passthrough(
         },
         one_line=frozenset({"Routes"}),
     ),
+    config=ConfigRecord({"AWS::EC2::RouteTable": ("ec2", "RouteTable")}),
 )
 NETWORK_ACLS = passthrough(
     "network_acls",
@@ -97,6 +101,7 @@ NETWORK_ACLS = passthrough(
         },
         one_line=frozenset({"Entries"}),
     ),
+    config=ConfigRecord({"AWS::EC2::NetworkAcl": ("ec2", "NetworkAcl")}),
 )
 INTERNET_GATEWAYS = passthrough(
     "internet_gateways",
@@ -104,6 +109,7 @@ INTERNET_GATEWAYS = passthrough(
     Call("ec2", "DescribeInternetGateways", "InternetGateways"),
     "InternetGatewayId",
     spec=Spec(sort_by={"Attachments": ("VpcId",)}),
+    config=ConfigRecord({"AWS::EC2::InternetGateway": ("ec2", "InternetGateway")}),
 )
 # Public key material is never requested (IncludePublicKey stays off): the fingerprint
 # already shows a key change. DescribeKeyPairs has no paginator: one call returns them all.

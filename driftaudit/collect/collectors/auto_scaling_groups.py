@@ -10,7 +10,15 @@ from __future__ import annotations
 import re
 
 from driftaudit.canonical import Spec
-from driftaudit.collect.collectors.base import Call, Clients, Raw, Reshaped, ResourceType, paginate
+from driftaudit.collect.collectors.base import (
+    Call,
+    Clients,
+    ConfigRecord,
+    Raw,
+    Reshaped,
+    ResourceType,
+    paginate,
+)
 
 LISTING = Call("autoscaling", "DescribeAutoScalingGroups", "AutoScalingGroups")
 
@@ -74,4 +82,16 @@ RESOURCE = ResourceType(
         ),
     },
     name_keys=("AutoScalingGroupName",),
+    config=ConfigRecord(
+        {"AWS::AutoScaling::AutoScalingGroup": ("autoscaling", "AutoScalingGroup")},
+        lacks={
+            "TagsPropagateAtLaunch": "the item's tags are a key -> value mapping, without "
+            "PropagateAtLaunch"
+        },
+        # Config names a group by its ARN (the file, by the ARN's UUID).
+        identify=lambda group: (
+            "AWS::AutoScaling::AutoScalingGroup",
+            str(group["AutoScalingGroupARN"]),
+        ),
+    ),
 )

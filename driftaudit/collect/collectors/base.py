@@ -79,6 +79,40 @@ class Reshaped:
     to: str | None = None
 
 
+@dataclass(frozen=True)
+class ConfigRecord:
+    """How AWS Config records the type, for ``driftaudit backfill`` (driftaudit.backfill).
+
+    A configuration item's ``configuration`` is the item the Describe call gives, with its
+    keys in lowerCamelCase and Config's quirks; backfill reads it through the botocore shape
+    named here (keys matched without regard to case, values typed by the model, members the
+    model does not have left out), then through the type's own ``transform``."""
+
+    #: Config's resource type -> (boto3 service, botocore shape of one item as ``transform``
+    #: takes it): ``{"AWS::EC2::Instance": ("ec2", "Instance")}``.
+    types: Mapping[str, tuple[str, str]]
+    #: Members the shape lacks that the items carry: name -> (service, shape).
+    extra: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    #: Config's quirks put right: (configuration, the whole configuration item) ->
+    #: configuration in the Describe item's form (still lowerCamelCase keys). Pure.
+    prepare: Callable[[Raw, Raw], Raw] | None = None
+    #: What our documents hold that Config's items never give (dotted paths, lists
+    #: transparent) -> why; left out of backfilled documents, listed in README's coverage
+    #: table. The first snapshot after a backfill adds them.
+    lacks: Mapping[str, str] = field(default_factory=dict)
+    #: (Config type, Config's resourceId) of one of our resources, for asking Config about
+    #: the resources a snapshot shows; None: the only Config type, and the file's id.
+    identify: Callable[[Raw], tuple[str, str]] | None = None
+
+    @property
+    def lacks_doc(self) -> str:
+        """README's coverage table: ``Path, Path (why), Path (why)``."""
+        reasons: dict[str, list[str]] = {}
+        for path, why in self.lacks.items():
+            reasons.setdefault(why, []).append(path)
+        return ", ".join(f"{', '.join(p)} ({why})" for why, p in reasons.items())
+
+
 def _no_check(resource: Raw) -> tuple[list[Any], str] | None:
     return None
 
@@ -117,6 +151,8 @@ class ResourceType:
     #: "region": one part per (account, region); "account": one part per account, in the
     #: region ``global`` of the layout (its calls go to the account's home region).
     scope: str = "region"
+    #: How AWS Config records it (``driftaudit backfill``); None: Config does not.
+    config: ConfigRecord | None = None
 
     @property
     def services(self) -> tuple[str, ...]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from driftaudit.collect.collectors.base import (
     Call,
     Clients,
+    ConfigRecord,
     Raw,
     RawHolding,
     ResourceType,
@@ -62,4 +63,5 @@ RESOURCE = ResourceType(
     # AWS disassociates an instance's elastic IPs when it terminates; the address stays
     # allocated to us, its private side does not.
     keeps_when_released=frozenset({"public"}),
+    config=ConfigRecord({"AWS::EC2::EIP": ("ec2", "Address")}),
 )

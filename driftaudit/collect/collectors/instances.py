@@ -11,6 +11,7 @@ from driftaudit.canonical import Spec
 from driftaudit.collect.collectors.base import (
     Call,
     Clients,
+    ConfigRecord,
     Raw,
     RawHolding,
     Reshaped,
@@ -49,6 +50,12 @@ def transform(raw: Raw) -> Raw | None:
     if not alive(raw):
         return None
     return dict(raw)
+
+
+def from_config(configuration: Raw, item: Raw) -> Raw:
+    """AWS Config records the instance, not its reservation: the reservation's owner is the
+    account the item belongs to; its id and requester are not recorded."""
+    return {**configuration, "ownerId": item.get("accountId")}
 
 
 def holds(resource: Raw) -> list[RawHolding]:
@@ -95,4 +102,13 @@ RESOURCE = ResourceType(
     holds=holds,
     alive=alive,
     state_path="State.Name",
+    config=ConfigRecord(
+        {"AWS::EC2::Instance": ("ec2", "Instance")},
+        extra={"OwnerId": ("ec2", "String")},
+        prepare=from_config,
+        lacks={
+            "ReservationId": "the reservation is not recorded",
+            "RequesterId": "the reservation is not recorded",
+        },
+    ),
 )

@@ -10,6 +10,7 @@ from driftaudit.canonical import Spec
 from driftaudit.collect.collectors.base import (
     Call,
     Clients,
+    ConfigRecord,
     Raw,
     Reshaped,
     ResourceType,
@@ -51,6 +52,26 @@ def transform(raw: Raw) -> Raw:
     return out
 
 
+def from_config(configuration: Raw, item: Raw) -> Raw:
+    """AWS Config records a launch template in CloudFormation's form: Id, the version
+    numbers as text, and one LaunchTemplateData (without its user data), kept here as the
+    default version's data."""
+    got = {str(k).lower(): v for k, v in configuration.items()}
+    out: Raw = {
+        "launchTemplateId": got.get("id") or got.get("launchtemplateid"),
+        "launchTemplateName": got.get("launchtemplatename"),
+        "defaultVersionNumber": got.get("defaultversionnumber"),
+        "latestVersionNumber": got.get("latestversionnumber"),
+    }
+    data = got.get("launchtemplatedata")
+    if isinstance(data, dict):
+        out["defaultVersionData"] = {
+            "versionNumber": got.get("defaultversionnumber"),
+            "launchTemplateData": {k: v for k, v in data.items() if str(k).lower() != "userdata"},
+        }
+    return out
+
+
 RESOURCE = ResourceType(
     name="launch_templates",
     label="launch template",
@@ -73,4 +94,24 @@ RESOURCE = ResourceType(
         },
     },
     name_keys=("LaunchTemplateName",),
+    config=ConfigRecord(
+        {"AWS::EC2::LaunchTemplate": ("ec2", "LaunchTemplate")},
+        extra={"DefaultVersionData": ("ec2", "LaunchTemplateVersion")},
+        prepare=from_config,
+        lacks={
+            **{
+                key: "not in Config's item, which has CloudFormation's form"
+                for key in (
+                    "CreateTime",
+                    "CreatedBy",
+                    "Operator",
+                    "DefaultVersionData.CreateTime",
+                    "DefaultVersionData.CreatedBy",
+                    "DefaultVersionData.Operator",
+                    "DefaultVersionData.VersionDescription",
+                )
+            },
+            f"{DATA}.UserDataPresent": "Config's item holds no user data",
+        },
+    ),
 )

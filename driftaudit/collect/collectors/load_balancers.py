@@ -15,6 +15,7 @@ from driftaudit.canonical import Spec
 from driftaudit.collect.collectors.base import (
     Call,
     Clients,
+    ConfigRecord,
     Raw,
     RawHolding,
     Reshaped,
@@ -127,6 +128,14 @@ def holds(resource: Raw) -> list[RawHolding]:
     return found
 
 
+def config_key(resource: Raw) -> tuple[str, str]:
+    """How AWS Config names a load balancer: an ELBv2 one by its ARN, a classic one by its
+    name."""
+    if resource.get("Kind") == "classic":
+        return "AWS::ElasticLoadBalancing::LoadBalancer", str(resource["LoadBalancerName"])
+    return "AWS::ElasticLoadBalancingV2::LoadBalancer", str(resource["LoadBalancerArn"])
+
+
 RESOURCE = ResourceType(
     name="load_balancers",
     label="load balancer",
@@ -156,4 +165,15 @@ RESOURCE = ResourceType(
     name_keys=("LoadBalancerName",),
     holds=holds,
     state_path="State.Code",
+    config=ConfigRecord(
+        {
+            "AWS::ElasticLoadBalancingV2::LoadBalancer": ("elbv2", "LoadBalancer"),
+            "AWS::ElasticLoadBalancing::LoadBalancer": ("elb", "LoadBalancerDescription"),
+        },
+        lacks={
+            "Listeners": "Config records ELBv2 listeners as a type of their own, "
+            "AWS::ElasticLoadBalancingV2::Listener, not read"
+        },
+        identify=config_key,
+    ),
 )

@@ -35,6 +35,7 @@ from driftaudit.canonical import Spec
 from driftaudit.collect.collectors.base import (
     Call,
     Clients,
+    ConfigRecord,
     Raw,
     ResourceType,
     field_id,
@@ -81,6 +82,16 @@ def fetch(clients: Clients) -> list[Raw]:
 
 def transform(raw: Raw) -> Raw:
     return dict(raw)
+
+
+def from_config(configuration: Raw, item: Raw) -> Raw:
+    """AWS Config records a prefix list in CloudFormation's form: its ARN is ``Arn``, its
+    entries are in the item (no State)."""
+    out = {k: v for k, v in configuration.items() if str(k).lower() != "arn"}
+    arn = next((v for k, v in configuration.items() if str(k).lower() == "arn"), None)
+    if arn is not None:
+        out["prefixListArn"] = arn
+    return out
 
 
 # --- a snapshot's list, as readers take it -----------------------------------------------------
@@ -143,4 +154,13 @@ RESOURCE = ResourceType(
     name_keys=("PrefixListName",),
     state_path="State",
     check=entries_problem,
+    config=ConfigRecord(
+        {"AWS::EC2::PrefixList": ("ec2", "ManagedPrefixList")},
+        extra={"Entries": ("ec2", "PrefixListEntrySet")},
+        prepare=from_config,
+        lacks={
+            "State": "not in Config's item, which has CloudFormation's form",
+            "StateMessage": "not in Config's item, which has CloudFormation's form",
+        },
+    ),
 )

@@ -10,6 +10,7 @@ from driftaudit.canonical import Spec
 from driftaudit.collect.collectors.base import (
     Call,
     Clients,
+    ConfigRecord,
     Raw,
     RawHolding,
     ResourceType,
@@ -52,4 +53,5 @@ RESOURCE = ResourceType(
     id_of=field_id("NatGatewayId"),
     spec=Spec(sort_by={"NatGatewayAddresses": ("PrivateIp", "AllocationId")}),
     holds=holds,
+    config=ConfigRecord({"AWS::EC2::NatGateway": ("ec2", "NatGateway")}),
 )

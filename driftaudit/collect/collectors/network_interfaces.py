@@ -12,6 +12,7 @@ from driftaudit.canonical import Spec
 from driftaudit.collect.collectors.base import (
     Call,
     Clients,
+    ConfigRecord,
     Raw,
     RawHolding,
     Reshaped,
@@ -107,4 +108,5 @@ RESOURCE = ResourceType(
     reshaped={"TagSet": Reshaped("renamed Tags, as in every other EC2 describe", to="Tags")},
     holds=holds,
     attached=attached,
+    config=ConfigRecord({"AWS::EC2::NetworkInterface": ("ec2", "NetworkInterface")}),
 )

@@ -17,6 +17,7 @@ from driftaudit.canonical import Spec
 from driftaudit.collect.collectors.base import (
     Call,
     Clients,
+    ConfigRecord,
     Raw,
     Reshaped,
     ResourceType,
@@ -138,6 +139,32 @@ def flatten_rules(group: Raw) -> list[Raw]:
     return flat
 
 
+def from_config(configuration: Raw, item: Raw) -> Raw:
+    """A group as AWS Config records it, in DescribeSecurityGroups' form: in each
+    permission, ``ipRanges`` holds plain CIDR strings (items of version 1.2 hold nothing
+    else) and ``ipv4Ranges`` the ``{cidrIp, description}`` ranges; both become the ranges
+    AWS gives as ``IpRanges``. (Null ports, for protocol -1, are left out as every null is.)"""
+    out = dict(configuration)
+    for key in ("ipPermissions", "ipPermissionsEgress"):
+        perms = configuration.get(key)
+        if isinstance(perms, list):
+            out[key] = [_config_permission(p) for p in perms if isinstance(p, dict)]
+    return out
+
+
+def _config_permission(perm: Raw) -> Raw:
+    ranges = [dict(r) for r in perm.get("ipv4Ranges") or [] if isinstance(r, dict)]
+    seen = {r.get("cidrIp") for r in ranges}
+    for legacy in perm.get("ipRanges") or []:
+        cidr = legacy.get("cidrIp") if isinstance(legacy, dict) else legacy
+        if isinstance(cidr, str) and cidr not in seen:
+            ranges.append(dict(legacy) if isinstance(legacy, dict) else {"cidrIp": cidr})
+            seen.add(cidr)
+    out = {k: v for k, v in perm.items() if k not in ("ipRanges", "ipv4Ranges")}
+    out["ipRanges"] = ranges
+    return out
+
+
 def transform(raw: Raw) -> Raw:
     out = {
         k: v
@@ -170,4 +197,13 @@ RESOURCE = ResourceType(
     },
     name_keys=("GroupName",),
     check=rule_problem,
+    config=ConfigRecord(
+        {"AWS::EC2::SecurityGroup": ("ec2", "SecurityGroup")},
+        prepare=from_config,
+        lacks={
+            "Rules.RuleId": "no sgr- ids: Config identifies a rule by its direction, "
+            "protocol, ports and source",
+            "Rules.Tags": "rule tags are not recorded",
+        },
+    ),
 )

@@ -536,3 +536,24 @@ def test_no_recorder_means_no_history_said_in_one_line(
         "driftaudit: AWS Config has no configuration recorder in any region asked: there is no "
         "history to read"
     )
+
+
+def test_a_region_without_a_recorder_is_said_and_left_out(
+    moto: MotoServer, fake: ConfigFake, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    groups_only_in_config(fake, 2)
+    code, out, err = run(
+        capsys,
+        "backfill",
+        "us-east-1",
+        "eu-west-1",
+        "-o",
+        str(tmp_path / "h"),
+        "--since",
+        "30 days ago",
+        "--endpoint-url",
+        fake.url,
+    )
+    assert code == 0, err
+    assert "# AWS Config coverage: 123456789012 eu-west-1\n  no configuration recorder" in out
+    assert len(backfilled(Repo(tmp_path / "h"), ".")) == 2  # the groups' two items

@@ -25,6 +25,7 @@ DATA = Path(__file__).parent / "data" / "config-items"
 @pytest.fixture
 def fake() -> Iterator[ConfigFake]:
     with ConfigFake() as config:
+        config.recorder()
         config.add(
             config_item(
                 SG,

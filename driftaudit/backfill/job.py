@@ -452,6 +452,9 @@ def _run(
             f"({earlier['since']} .. {earlier['until']}) from its checkpoints"
         )
 
+    # Where a recorder is: a region without one has no history (and Config answers its
+    # ListDiscoveredResources with NoAvailableConfigurationRecorderException).
+    recorded = targets
     if not output.finishing:
         recordings = []
         for account, account_regions in targets:
@@ -475,6 +478,11 @@ def _run(
                 "AWS Config has no configuration recorder in any region asked: there is no "
                 "history to read"
             )
+        where = {(r.account, r.region) for r in recordings if r.name is not None}
+        recorded = [
+            (account, [r for r in regions if (account.account_id, r) in where])
+            for account, regions in targets
+        ]
 
     now = take_snapshot(
         pool, targets, list(settings.types), None, settings.fmt, settings.workers, warn=warn
@@ -482,7 +490,7 @@ def _run(
     outcome.failed_parts = [f"{p} {f.describe()}" for p, f in now.failed]
 
     if not output.finishing:
-        _history(config, targets, settings, output, store, now, outcome, say, warn, progress)
+        _history(config, recorded, settings, output, store, now, outcome, say, warn, progress)
     if output.repo.has_commits():
         commits.check_out(output.repo)
     outcome.snapshot = _commit_now(output, now, settings.fmt)

@@ -17,7 +17,8 @@ Operations, with AWS's realities:
   ``resourceName`` too; deleted ones (last item ResourceDeleted or
   ResourceDeletedNotRecorded) only with ``includeDeletedResources``, with their
   ``resourceDeletionTime``; pages of ``limit`` (default and maximum 100).
-* ``DescribeConfigurationRecorders`` / ``…Status``: as set with :meth:`ConfigFake.recorder`.
+* ``DescribeConfigurationRecorders`` / ``…Status``: as set with :meth:`ConfigFake.recorder`;
+  in a region without one, the two calls above answer NoAvailableConfigurationRecorderException.
 
 The state is per region (read from each request's SigV4 credential scope). Items are
 given whole (:func:`config_item`) or made from the Describe items of an emulator, with
@@ -140,6 +141,14 @@ class ConfigFake(JsonServiceFake):
 
     # --- requests ---------------------------------------------------------------------------
 
+    def _recording(self, request: Request) -> None:
+        """A region without a recorder answers as AWS does."""
+        if not self.state(request.region).recorders:
+            raise Fault(
+                "NoAvailableConfigurationRecorderException",
+                "There are no configuration recorders available to provide the configuration",
+            )
+
     def op_DescribeConfigurationRecorders(
         self, params: dict[str, Any], request: Request
     ) -> dict[str, Any]:
@@ -156,6 +165,7 @@ class ConfigFake(JsonServiceFake):
         limit = params.get("limit") or 100
         if limit > 100:
             raise Fault("InvalidLimitException", "limit must be at most 100")
+        self._recording(request)
         rtype = params["resourceType"]
         wanted_ids = set(params.get("resourceIds") or [])
         with self.lock:
@@ -188,6 +198,7 @@ class ConfigFake(JsonServiceFake):
     def op_GetResourceConfigHistory(
         self, params: dict[str, Any], request: Request
     ) -> dict[str, Any]:
+        self._recording(request)
         rtype, rid = params["resourceType"], params["resourceId"]
         limit = params.get("limit") or 10
         if limit > 100:

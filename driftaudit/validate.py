@@ -342,6 +342,20 @@ def check_bytes(data: bytes, location: Sequence[str], display: str) -> list[Prob
     return full_check(data, location, display)
 
 
+#: The envelope of every snapshot document (schemas/document.schema.json).
+ENVELOPE = ("account", "id", "region", "resource", "type")
+NOT_A_SNAPSHOT = (
+    "not a snapshot document: it has none of the envelope's keys (account, id, region, "
+    "resource, type); validate checks snapshot files only"
+)
+
+
+def _snapshot_like(doc: Any) -> bool:
+    """Whether a parsed file is meant as a snapshot document: a mapping with at least one
+    key of the envelope (one that has some is checked in full, and every lack named)."""
+    return isinstance(doc, dict) and any(key in doc for key in ENVELOPE)
+
+
 def full_check(data: bytes, location: Sequence[str], display: str) -> list[Problem]:
     """Every problem of one file, from a full YAML (LibYAML) or JSON parse and jsonschema:
     what :func:`check_bytes` does for every file its fast path does not vouch for, so that
@@ -349,10 +363,15 @@ def full_check(data: bytes, location: Sequence[str], display: str) -> list[Probl
     name = location[-1] if location else display
     text = data.decode("utf-8", "replace")
     findings = secret_findings(text)
-    if not name.endswith((".yaml", ".json")):
-        findings.append((1, "not a snapshot file name: driftaudit writes .yaml or .json"))
     fmt = format_of(name)
     doc, broken = _parse(data, fmt)
+    if not broken and not _snapshot_like(doc):
+        # A baseline, driftaudit.yaml or CI file named by mistake: one line, not an error
+        # per missing envelope field (its secrets are still named).
+        findings.append((1, NOT_A_SNAPSHOT))
+        return sorted({Problem(display, line, message) for line, message in findings})
+    if not name.endswith((".yaml", ".json")):
+        findings.append((1, "not a snapshot file name: driftaudit writes .yaml or .json"))
     if broken:
         findings.append(broken)
     else:

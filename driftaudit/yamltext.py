@@ -94,8 +94,29 @@ def construct(node: yaml.Node | None) -> Any:
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         raise YamlProblem(mark.line + 1 if mark else 1, f"does not parse: {e}") from e
+    except ValueError as e:
+        # A scalar that looks like a timestamp but is no date (2026-13-01): PyYAML's
+        # constructor raises ValueError, with no mark; name the scalar's line.
+        raise YamlProblem(_bad_scalar_line(node), f"does not parse: {e}") from e
     finally:
         loader.dispose()
+
+
+def _bad_scalar_line(root: yaml.Node) -> int:
+    """The line of the first timestamp scalar PyYAML cannot construct (1 if none)."""
+    stack, loader = [root], yaml.SafeLoader("")
+    while stack:
+        node = stack.pop()
+        if isinstance(node, yaml.ScalarNode) and node.tag.endswith(":timestamp"):
+            try:
+                loader.construct_yaml_timestamp(node)
+            except ValueError:
+                return int(node.start_mark.line) + 1
+        elif isinstance(node, yaml.MappingNode):
+            stack.extend(v for pair in reversed(node.value) for v in reversed(pair))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(reversed(node.value))
+    return 1
 
 
 def load(text: str) -> tuple[Any, yaml.Node | None]:

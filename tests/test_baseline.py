@@ -414,10 +414,11 @@ resources:
     snaps.append(snap("volumes", volume("vol-0aaa")))
     snaps.append(snap("volumes", volume("vol-0bbb")))  # volumes are not managed exclusively
     result = check(tmp_path, text, *snaps)
-    assert kinds(result) == [("unmanaged", "i-02"), ("missing", "i-09")]
-    missing = result.findings[1]
+    # worst first: a missing resource (medium) before an unmanaged one (low)
+    assert kinds(result) == [("missing", "i-09"), ("unmanaged", "i-02")]
+    missing = result.findings[0]
     assert missing.origin is not None and missing.origin.line == 5 and missing.file is None
-    assert [c.id for c in result.checked] == ["i-01", "i-02", "i-09", "vol-0aaa"]
+    assert [c.id for c in result.checked] == ["i-09", "i-02", "i-01", "vol-0aaa"]
 
 
 def test_scope_limits_accounts_and_regions(tmp_path: Path) -> None:
@@ -447,7 +448,8 @@ ignore:
 """
     result = check(tmp_path, text, group, eks, i)
     assert items(result) == ["+ ingress tcp/443 from 0.0.0.0/0", "+ ingress tcp/443 from ::/0"]
-    assert [c.id for c in result.checked] == ["i-01", "sg-0aaa"]  # eks group left out whole
+    # eks group left out whole; drift first, then what is in sync
+    assert [c.id for c in result.checked] == ["sg-0aaa", "i-01"]
     # A parent path ignores everything under it; another type's ignore does not apply.
     text2 = text.replace('fields: ["Rules[ingress tcp/22 *]"]', "fields: [Rules]")
     text2 = text2.replace("type: instances, fields", "type: volumes, fields")

@@ -77,11 +77,11 @@ def test_in_sync_exits_0_and_drift_exits_2(repo: Path, capsys: Capsys) -> None:
     code, out, _ = run(capsys, "check", "-C", str(snaps))
     assert code == 2
     lines = out.splitlines()
-    assert "~ sg-0aaa (web)  [security_groups 123456789012/us-east-1]" in lines
-    assert '    + ingress tcp/22 from 0.0.0.0/0 "temp debugging"' in lines
+    assert "[critical] ~ sg-0aaa (web)  [security_groups 123456789012/us-east-1]" in lines
+    assert '    + ingress tcp/22 from 0.0.0.0/0 "temp debugging"  [medium]' in lines
     assert '    ! policy no-world-ssh: ingress tcp/22 from 0.0.0.0/0 "temp debugging"' in lines
-    assert "- sg-0ddd  [security_groups]" in lines
-    assert "+ sg-0ccc (stray)  [security_groups 123456789012/us-east-1]" in lines
+    assert "[medium] - sg-0ddd  [security_groups]" in lines
+    assert "[low] + sg-0ccc (stray)  [security_groups 123456789012/us-east-1]" in lines
     assert '    ~ InstanceType: expected "t3.micro", found "t3.large"' in lines
     assert (
         lines[-1]
@@ -230,6 +230,9 @@ def test_json_and_markdown(repo: Path, capsys: Capsys) -> None:
         "missing": 1,
         "unmanaged": 1,
         "violations": 1,
+        "highest": "critical",
+        "by_severity": {"critical": 1, "medium": 3, "low": 1},
+        "ignored": {"resources": 0, "findings": 0},
     }
     i01 = next(r for r in doc["resources"] if r["id"] == "i-01")
     item = i01["findings"][0]["items"][0]
@@ -240,8 +243,9 @@ def test_json_and_markdown(repo: Path, capsys: Capsys) -> None:
     )
     code, out, _ = run(capsys, "check", "-C", str(snaps), "--format", "markdown")
     assert out.startswith("## driftaudit check: drift\n")
-    assert "| missing | sg-0ddd | security_groups |" in out
-    assert "```diff\n" in out and '\n+     ingress tcp/22 from 0.0.0.0/0 "temp debugging"\n' in out
+    assert "| medium | missing | sg-0ddd | security_groups |" in out
+    assert "```diff\n" in out
+    assert '\n+     ingress tcp/22 from 0.0.0.0/0 "temp debugging"  [medium]\n' in out
 
 
 def _varied_fleet(snaps: Path) -> None:
@@ -364,7 +368,7 @@ def test_end_to_end_against_the_moto_server(
     snapshot()
     code, out, _ = run(capsys, "check", "-C", str(snaps))
     assert code == 2
-    assert f"~ {group} (web)  [security_groups {ACCOUNT}/{REGION}]" in out
+    assert f"[medium] ~ {group} (web)  [security_groups {ACCOUNT}/{REGION}]" in out
     assert "    + ingress tcp/22 from 203.0.113.9/32" in out.splitlines()
 
 

@@ -147,15 +147,23 @@ def test_since_picks_the_snapshot_as_of_then(shared: History, capsys: Capsys) ->
     # git's relative dates: every snapshot here is from 2024, long before "1 day ago".
     code, report, _ = shared.diff_json(capsys, "--since", "1 day ago")
     assert (code, report["from"]["rev"]) == (0, c3)
-    code, _, err = run(capsys, "report", "-C", str(shared.snaps), "--since", "10 years ago")
-    assert code == 1 and "no snapshot as of '10 years ago'" in err
+    code, out, err = run(
+        capsys, "report", "-C", str(shared.snaps), "--since", "10 years ago", "--format", "json"
+    )
+    assert (code, json.loads(out)["from"]["rev"]) == (0, c1)
+    assert "'10 years ago' is before the first snapshot" in err
 
 
-def test_since_before_the_first_snapshot_is_an_error(shared: History, capsys: Capsys) -> None:
-    code, out, err = run(capsys, "diff", "-C", str(shared.snaps), "--since", "2023-12-01")
-    assert (code, out) == (1, "")
-    assert "no snapshot as of '2023-12-01'" in err
-    assert T1 in err  # says when the first one is
+def test_since_before_the_first_snapshot_means_from_the_first_snapshot(
+    shared: History, capsys: Capsys
+) -> None:
+    c1, _, c3 = shared.commits
+    code, report, err = shared.diff_json(capsys, "--since", "2023-12-01")
+    assert (code, report["from"]["rev"], report["to"]["rev"]) == (2, c1, c3)
+    assert ids(report) == {"sg-0a": "critical", "i-1": "low", "vol-1": "info"}
+    # said on stderr, with when the first snapshot is
+    assert err.startswith("driftaudit: --since '2023-12-01' is before the first snapshot (")
+    assert T1 in err and c1[:12] in err
 
 
 def test_type_filter(shared: History, capsys: Capsys) -> None:
@@ -480,9 +488,9 @@ def test_commit_honours_git_dates(
     assert log(snaps, "%aI %cI") == "2024-02-29T10:00:00+00:00 2024-03-01T08:00:00+00:00"
     # The committer date is the snapshot's time: there was none yet on the author date.
     code, _, err = run(capsys, "diff", "-C", str(snaps), "--since", "2024-03-01T00:00:00Z")
-    assert code == 1 and "no snapshot as of" in err
-    code, _, _ = run(capsys, "diff", "-C", str(snaps), "--since", "2024-03-01T09:00:00Z")
-    assert code == 0
+    assert code == 0 and "is before the first snapshot (2024-03-01T08:00:00+00:00)" in err
+    code, _, err = run(capsys, "diff", "-C", str(snaps), "--since", "2024-03-01T09:00:00Z")
+    assert (code, err) == (0, "")
 
 
 def test_commit_without_any_git_identity(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import email
 import email.policy
 from collections.abc import Iterator
@@ -15,8 +16,12 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
+from driftaudit.change.rangediff import RunRecord
 from tests.support.gitsnap import (
+    ACCOUNT,
+    REGION,
     commit_all,
+    git,
     init_repo,
     rule,
     run,
@@ -34,6 +39,10 @@ Capsys = pytest.CaptureFixture[str]
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 
 
+def days_ago(n: int) -> str:
+    return (dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=n)).isoformat()
+
+
 @pytest.fixture(autouse=True)
 def _no_password(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DRIFTAUDIT_SMTP_PASSWORD", raising=False)
@@ -46,11 +55,13 @@ def snaps(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     snaps = repo / "snaps"
     write(snaps, "security_groups", [security_group("sg-0a", "internal")])
     write(snaps, "volumes", [volume("vol-1")])
-    commit_all(repo, "one", "2024-01-01T00:00:00+00:00")
+    # Yesterday and the day before: a daily job that ran when expected (a mail about
+    # snapshots days old says the job did not run: tests/test_noise.py).
+    commit_all(repo, "one", days_ago(2))
     ssh = rule("ingress", "tcp", "0.0.0.0/0", (22, 22))
     write(snaps, "security_groups", [security_group("sg-0a", "internal", [ssh])])
     write(snaps, "volumes", [volume("vol-1", tags={"Owner": XSS})])
-    commit_all(repo, "two", "2024-01-02T00:00:00+00:00")
+    commit_all(repo, "two", days_ago(1))
     yield snaps
 
 
@@ -143,15 +154,30 @@ def test_output_file_and_mail_together(snaps: Path, capsys: Capsys, tmp_path: Pa
 
 
 def test_no_mail_when_nothing_changed_unless_always(snaps: Path, capsys: Capsys) -> None:
-    handler = Handler()
-    with smtp_server(handler) as port:
-        code, _, err = report(capsys, snaps, port, "HEAD", "HEAD")
-        assert (code, handler.received) == (0, [])
-        assert "no mail sent" in err
-        code, _, _ = report(capsys, snaps, port, "HEAD", "HEAD", "--always")
-    assert code == 0
-    [(_, _, msg)] = handler.received
-    assert msg["Subject"] == "driftaudit: no changes"
+    # HEAD~1 HEAD of a quiet day: the run is recorded (an empty commit), nothing changed.
+    quiet = RunRecord(
+        (ACCOUNT,), (REGION,), ("security_groups", "volumes"), 2, 0, 2, "snaps"
+    ).trailer()
+    git(
+        snaps.parent,
+        "commit",
+        "-q",
+        "--allow-empty",
+        "-m",
+        f"driftaudit snapshot: no changes\n\n{quiet}",
+    )
+    try:
+        handler = Handler()
+        with smtp_server(handler) as port:
+            code, _, err = report(capsys, snaps, port, "HEAD~1", "HEAD")
+            assert (code, handler.received) == (0, [])
+            assert "no mail sent" in err
+            code, _, _ = report(capsys, snaps, port, "HEAD~1", "HEAD", "--always")
+        assert code == 0
+        [(_, _, msg)] = handler.received
+        assert msg["Subject"] == "driftaudit: no changes"
+    finally:
+        git(snaps.parent, "reset", "-q", "--hard", "HEAD~1")
 
 
 def test_server_refusing_the_message_is_a_clear_error(snaps: Path, capsys: Capsys) -> None:

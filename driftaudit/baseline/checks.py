@@ -32,6 +32,8 @@ from driftaudit.baseline.model import (
     within,
 )
 from driftaudit.canonical import canonical_json
+from driftaudit.change.differ import Detail
+from driftaudit.change.severity import Rules, rule_severity, seen_through
 from driftaudit.collect.collectors import REGISTRY
 from driftaudit.network import Held, Network, counts_for, public
 from driftaudit.rule import Network as Cidr
@@ -403,9 +405,27 @@ def unheld_note(hosts: tuple[str, ...], vpc: str, since: Since | None) -> str:
     return f" ({'; '.join(notes)})" if notes else ""
 
 
+def deny_severity(rule: Rule, offense: Offense, critical_ports: tuple[int, ...]) -> str:
+    """A deny's violation is critical when the offending rule lets the world in on a
+    critical port, as ``diff`` rates such a rule added (through the prefix list entries that
+    offend, for a list); "" otherwise (the default applies)."""
+    rules = Rules(critical_ports=critical_ports)
+    if offense.entries:
+        rated = [seen_through(rule, cidr, rules) for cidr in offense.entries]
+    else:
+        rated = [rule_severity(Detail("rule", "+", "", rule=dict(rule.raw)), rules)]
+    return "critical" if "critical" in rated else ""
+
+
 def check_policy(
-    policy: Policy, snap: Snapshot, seen: Seen | None = None, since: Since | None = None
+    policy: Policy,
+    snap: Snapshot,
+    seen: Seen | None = None,
+    since: Since | None = None,
+    critical_ports: tuple[int, ...] = (),
 ) -> list[Item]:
+    """The items of ``snap`` that break ``policy``; a deny's item that lets the world in on
+    one of ``critical_ports`` is rated critical unless the policy sets its severity."""
     resource, items = snap.resource, []
     label = f"policy {policy.name}: "
     if policy.deny is not None:
@@ -417,7 +437,10 @@ def check_policy(
                 raw = dict(rule.raw)
                 text = f"! {label}{offense_text(rule, offense, seen)}"
                 text += unheld_note(offense.unheld, vpc, since)
-                items.append(Item("!", rule_path(rule), text, actual=raw, rule=raw))
+                offending = Item("!", rule_path(rule), text, actual=raw, rule=raw)
+                if policy.severity is None and critical_ports:
+                    offending.severity = deny_severity(rule, offense, critical_ports)
+                items.append(offending)
     tags = resource.get("Tags") or {}
     for key in policy.required_tags:
         if key not in tags:

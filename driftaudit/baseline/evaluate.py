@@ -28,7 +28,9 @@ from driftaudit.baseline.findings import (
     Snapshot,
 )
 from driftaudit.baseline.lines import compose, locate
-from driftaudit.baseline.model import Baseline, Declaration, Ignore, Origin, glob_match
+from driftaudit.baseline.model import Baseline, Declaration, Ignore, Origin
+from driftaudit.change.differ import severity_rank
+from driftaudit.change.severity import CRITICAL_PORTS
 
 __all__ = ["KINDS", "Checked", "Finding", "Item", "Result", "Snapshot", "evaluate"]
 
@@ -36,18 +38,17 @@ __all__ = ["KINDS", "Checked", "Finding", "Item", "Result", "Snapshot", "evaluat
 # --- ignores -----------------------------------------------------------------------------------
 
 
-def _ignored(path: str, patterns: list[str]) -> bool:
-    """A pattern ignores the path and everything under it (like ignore_changes)."""
-    return any(
-        glob_match(p, path) or path.startswith(p + ".") or path.startswith(p + "[")
-        for p in patterns
-    )
+def _ignored(path: str, rules: list[Ignore]) -> bool:
+    return any(i.covers(path) for i in rules)
 
 
-def _ignores_for(ignores: list[Ignore], doc: dict[str, Any], name: str) -> tuple[bool, list[str]]:
+def _ignores_for(
+    ignores: list[Ignore], doc: dict[str, Any], name: str
+) -> tuple[bool, list[Ignore]]:
+    """Whether a rule ignores the whole resource, and the rules ignoring some of its
+    fields."""
     relevant = [i for i in ignores if i.applies(doc, name)]
-    whole = any(not i.fields for i in relevant)
-    return whole, [f for i in relevant for f in i.fields]
+    return any(not i.fields for i in relevant), [i for i in relevant if i.fields]
 
 
 # --- the check ---------------------------------------------------------------------------------
@@ -85,6 +86,7 @@ class _Check:
         snapshots: Iterable[Snapshot],
         seen: Seen | None = None,
         since: Since | None = None,
+        critical_ports: tuple[int, ...] = CRITICAL_PORTS,
     ) -> None:
         self.baseline = baseline
         snapshots = list(snapshots)
@@ -94,19 +96,23 @@ class _Check:
         if seen is None and any(p.deny is not None for p in baseline.policies):
             seen = Seen.of(s.doc for s in snapshots)
         self.seen, self.since = seen, since
+        self.critical_ports = critical_ports
         self.checked: dict[str, Checked] = {}
-        #: (snapshot, field patterns ignored for it), wholly ignored ones left out.
-        self.snaps: list[tuple[Snapshot, list[str]]] = []
+        #: (snapshot, the rules ignoring some of its fields), wholly ignored ones left out.
+        self.snaps: list[tuple[Snapshot, list[Ignore]]] = []
+        self.ignored_resources = self.ignored_items = 0
         types = baseline.types
         for snap in snapshots:
             if snap.get("type") not in types or not baseline.in_scope(snap.doc):
                 continue
             whole, fields = _ignores_for(baseline.ignores, snap.doc, snap.name)
-            if not whole:
+            if whole:
+                self.ignored_resources += 1
+            else:
                 self.snaps.append((snap, fields))
         # Most declarations name one id: find their resources without scanning them all.
-        self.by_id: dict[tuple[str, str], list[tuple[Snapshot, list[str]]]] = {}
-        self.by_type: dict[str, list[tuple[Snapshot, list[str]]]] = {}
+        self.by_id: dict[tuple[str, str], list[tuple[Snapshot, list[Ignore]]]] = {}
+        self.by_type: dict[str, list[tuple[Snapshot, list[Ignore]]]] = {}
         for pair in self.snaps:
             rtype = pair[0].get("type")
             self.by_id.setdefault((rtype, pair[0].get("id")), []).append(pair)
@@ -124,10 +130,15 @@ class _Check:
             )
         return self.checked[snap.path]
 
-    def add(self, snap: Snapshot, fields: list[str], finding: Finding) -> None:
+    def add(
+        self, snap: Snapshot, fields: list[Ignore], finding: Finding, severity: str | None = None
+    ) -> None:
         entry = self.entry(snap)
-        finding.items = [i for i in finding.items if not _ignored(i.path, fields)]
+        kept = [i for i in finding.items if not _ignored(i.path, fields)]
+        self.ignored_items += len(finding.items) - len(kept)
+        finding.items = kept
         if finding.items or finding.kind == "unmanaged":
+            finding.rate(severity)
             entry.findings.append(finding)
 
     def declarations(self) -> tuple[set[str], list[Checked]]:
@@ -155,9 +166,9 @@ class _Check:
                 if policy.selector is not None and not policy.selector.matches(snap.doc, snap.name):
                     continue
                 message = f"breaks policy {policy.name} ({policy.origin})"
-                items = check_policy(policy, snap, self.seen, self.since)
+                items = check_policy(policy, snap, self.seen, self.since, self.critical_ports)
                 finding = _finding("violation", snap, policy.origin, message, items, policy.name)
-                self.add(snap, fields, finding)
+                self.add(snap, fields, finding, policy.severity)
 
     def unmanaged(self, declared: set[str]) -> None:
         for snap, fields in self.snaps:
@@ -172,21 +183,39 @@ def evaluate(
     snapshots: Iterable[Snapshot],
     seen: Seen | None = None,
     since: Since | None = None,
+    critical_ports: tuple[int, ...] = CRITICAL_PORTS,
 ) -> Result:
     """``seen``: the snapshot's networks and prefix lists (built from ``snapshots`` when a
     policy denies rules and none is given); ``since``: since when an unheld host has been so,
-    from the history (driftaudit.baseline.unheld), added to its finding."""
-    check = _Check(baseline, snapshots, seen, since)
+    from the history (driftaudit.baseline.unheld), added to its finding; ``critical_ports``:
+    the ports whose world-open ingress makes a deny's violation critical (as for diff).
+
+    Every finding is rated (its policy's ``severity:``, else its kind's default), and the
+    result is ordered worst first: resources by their worst finding, then type and id."""
+    check = _Check(baseline, snapshots, seen, since, critical_ports)
     declared, missing = check.declarations()
     check.policies()
     check.unmanaged(declared)
     _locate(check.checked, {s.path: s for s, _ in check.snaps})
     for entry in check.checked.values():
-        entry.findings.sort(key=lambda f: ORDER.index(f.kind))
+        entry.findings.sort(key=lambda f: (-severity_rank(f.severity), ORDER.index(f.kind)))
     ordered = sorted(
-        [*check.checked.values(), *missing], key=lambda c: (c.type, c.id, c.account, c.region)
+        [*check.checked.values(), *missing],
+        key=lambda c: (
+            -severity_rank(c.severity) if c.severity else 1,
+            c.type,
+            c.id,
+            c.account,
+            c.region,
+        ),
     )
-    return Result(list(baseline.files), ordered)
+    return Result(
+        list(baseline.files),
+        ordered,
+        ignored_resources=check.ignored_resources,
+        ignored_items=check.ignored_items,
+        policy_severities={p.name: p.severity for p in baseline.policies},
+    )
 
 
 def _declared_ignored(ignores: list[Ignore], decl: Declaration) -> bool:
@@ -210,6 +239,7 @@ def _missing(decl: Declaration) -> Checked:
     message = f"declared at {decl.origin}, {what} in the snapshot"
     name = decl.name or ""
     finding = Finding("missing", decl.type, account, region, rid, name, None, decl.origin, message)
+    finding.rate()
     return Checked(decl.type, account, region, rid, name, None, [finding])
 
 

@@ -6,11 +6,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from driftaudit.baseline.model import Origin, Step
-from driftaudit.change.differ import resource_name
+from driftaudit.baseline.model import Ignore, Origin, Step
+from driftaudit.change.differ import resource_name, severity_rank
 
 KINDS = ("changed", "missing", "unmanaged", "violation")
 ORDER = ("missing", "unmanaged", "changed", "violation")  # within one resource
+#: A finding's severity when its policy sets none (``severity:``): a violation is high (a
+#: deny's rule letting the world in on a critical port, critical: checks.py), drift from a
+#: declaration medium, an undeclared resource low. ``check --fail-on``, SARIF levels and
+#: the order of every format follow it.
+DEFAULT_SEVERITY = {
+    "changed": "medium",
+    "missing": "medium",
+    "unmanaged": "low",
+    "violation": "high",
+}
 
 
 @dataclass(frozen=True)
@@ -45,6 +55,8 @@ class Item:
     steps: tuple[Step, ...] = ()
     rule: dict[str, Any] | None = None
     line: int | None = None
+    #: "" until rated (evaluate.py): the policy's severity, or its kind's default.
+    severity: str = ""
 
 
 @dataclass
@@ -61,10 +73,22 @@ class Finding:
     policy: str | None = None
     items: list[Item] = field(default_factory=list)
     line: int | None = None
+    #: The worst of its items' severities (or its kind's default): see :func:`rate`.
+    severity: str = "info"
 
     @property
     def label(self) -> str:
         return f"{self.id} ({self.name})" if self.name and self.name != self.id else self.id
+
+    def rate(self, severity: str | None = None) -> None:
+        """Give every item a severity (its own, else ``severity``, else the kind's default)
+        and the finding the worst of them; the items worst first (stable)."""
+        default = severity or DEFAULT_SEVERITY[self.kind]
+        for item in self.items:
+            item.severity = item.severity or default
+        levels = [i.severity for i in self.items] or [default]
+        self.severity = max(levels, key=severity_rank)
+        self.items.sort(key=lambda i: -severity_rank(i.severity))
 
 
 @dataclass
@@ -79,11 +103,31 @@ class Checked:
     file: str | None
     findings: list[Finding] = field(default_factory=list)
 
+    @property
+    def severity(self) -> str | None:
+        """The worst of its findings' severities; None in sync."""
+        return max((f.severity for f in self.findings), key=severity_rank, default=None)
+
 
 @dataclass
 class Result:
     files: list[str]
     checked: list[Checked]
+    #: Silenced by ignore rules (a baseline's or driftaudit.yaml's): resources left out
+    #: whole, and findings' items dropped.
+    ignored_resources: int = 0
+    ignored_items: int = 0
+    #: Ignore rules whose ``until`` has passed: they silence nothing and are reported.
+    expired: list[Ignore] = field(default_factory=list)
+    #: policy name -> its ``severity:`` (None: the default), for SARIF's rule levels.
+    policy_severities: dict[str, str | None] = field(default_factory=dict)
+
+    @property
+    def highest(self) -> str | None:
+        return max((f.severity for f in self.findings), key=severity_rank, default=None)
+
+    def at_or_above(self, severity: str) -> list[Finding]:
+        return [f for f in self.findings if severity_rank(f.severity) >= severity_rank(severity)]
 
     @property
     def findings(self) -> list[Finding]:

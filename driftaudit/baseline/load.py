@@ -8,11 +8,12 @@ ranges, what applies to which type, and that two files do not declare the same t
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import json
 import os
 import stat
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -383,6 +384,7 @@ class _Reader:
             required_tags=tuple(entry.get("required_tags") or ()),
             require_encryption=bool(entry.get("require_encryption")),
             expectations=self.expect(entry, where),
+            severity=entry.get("severity"),
         )
         if not (deny or policy.required_tags or policy.require_encryption or policy.expectations):
             raise self.fail(
@@ -415,18 +417,59 @@ class _Reader:
         )
 
     def ignore(self, entry: dict[str, Any], where: list[Any]) -> Ignore:
-        for i, pattern in enumerate(entry.get("fields", [])):
-            if "*" not in pattern and "?" not in pattern:
-                try:
-                    parse_path(pattern)
-                except BaselineValueError as e:
-                    raise self.fail(where + ["fields", i], str(e)) from e
-        return Ignore(
-            origin=self.origin(where),
-            type=entry.get("type", "*"),
-            id=entry.get("id"),
-            name=entry.get("name"),
-            account=entry.get("account"),
-            region=entry.get("region"),
-            fields=tuple(entry.get("fields", ())),
-        )
+        return read_ignore(entry, where, self.fail, self.origin(where))
+
+
+def read_ignore(
+    entry: dict[str, Any],
+    where: list[Any],
+    fail: Callable[[list[Any], str], ConfigError],
+    origin: Origin,
+) -> Ignore:
+    """One ignore rule, as a baseline and ``driftaudit.yaml`` write it (validated by their
+    schemas' ``ignore`` definitions), checked for meaning: field paths that parse, ``until``
+    a date."""
+    for i, pattern in enumerate(entry.get("fields", [])):
+        if "*" not in pattern and "?" not in pattern:
+            try:
+                parse_path(pattern)
+            except BaselineValueError as e:
+                raise fail(where + ["fields", i], str(e)) from e
+    until = entry.get("until")
+    if until is not None:
+        # YAML reads an unquoted 2026-12-31 as a date, a quoted one as a string.
+        if isinstance(until, str):
+            try:
+                until = dt.date.fromisoformat(until)
+            except ValueError as e:
+                raise fail(where + ["until"], f"{until!r} is not a date (YYYY-MM-DD)") from e
+        elif isinstance(until, dt.datetime) or not isinstance(until, dt.date):
+            raise fail(where + ["until"], f"{until!s} is not a date (YYYY-MM-DD)")
+    return Ignore(
+        origin=origin,
+        type=entry.get("type", "*"),
+        id=entry.get("id"),
+        name=entry.get("name"),
+        account=entry.get("account"),
+        region=entry.get("region"),
+        fields=tuple(entry.get("fields", ())),
+        reason=str(entry.get("reason", "")),
+        until=until,
+    )
+
+
+def config_ignores(path: Path | None, root: Path | None = None) -> list[Ignore]:
+    """The ``ignore:`` rules of a ``driftaudit.yaml`` (the same language as a baseline's),
+    each with its place (``driftaudit.yaml:12``, relative to the repository root)."""
+    if path is None:
+        return []
+    data, node = load_yaml_document(path, "config")
+    name = display_name(path, root)
+
+    def fail(where: list[Any], message: str) -> ConfigError:
+        return ConfigError(f"{path}:{line_of(node, where)}: {json_path(where)}: {message}")
+
+    return [
+        read_ignore(entry, ["ignore", i], fail, Origin(name, line_of(node, ["ignore", i])))
+        for i, entry in enumerate(data.get("ignore") or [])
+    ]

@@ -8,8 +8,10 @@ rule names one source (``cidr``, ``cidr6``, ``group`` or ``prefix_list``).
 
 from __future__ import annotations
 
+import datetime as dt
 import ipaddress
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -325,10 +327,17 @@ class Policy:
     required_tags: tuple[str, ...] = ()
     require_encryption: bool = False
     expectations: tuple[Expectation, ...] = ()
+    #: The severity of every violation (``severity:``); None: the default (findings.py).
+    severity: str | None = None
 
 
 @dataclass(frozen=True)
 class Ignore:
+    """One ignore rule, of a baseline or of ``driftaudit.yaml`` (one language for both):
+    which resources (type, id and name globs, account, region) and, with ``fields``, which
+    of their paths (globs; a path ignores everything under it). ``until`` is the last day
+    (UTC) it silences anything; ``reason`` says why it exists."""
+
     origin: Origin
     type: str = "*"
     id: str | None = None
@@ -336,6 +345,8 @@ class Ignore:
     account: str | None = None
     region: str | None = None
     fields: tuple[str, ...] = ()  # empty: the whole resource
+    reason: str = ""
+    until: dt.date | None = None
 
     def applies(self, doc: dict[str, Any], name: str) -> bool:
         return (
@@ -345,6 +356,30 @@ class Ignore:
             and (self.account is None or doc.get("account") == self.account)
             and (self.region is None or doc.get("region") == self.region)
         )
+
+    def covers(self, path: str) -> bool:
+        """Whether one of ``fields`` ignores ``path``: a pattern ignores the path and
+        everything under it (like Terraform's ignore_changes)."""
+        return any(
+            glob_match(p, path) or path.startswith(p + ".") or path.startswith(p + "[")
+            for p in self.fields
+        )
+
+    def expired(self, day: dt.date) -> bool:
+        """Whether the rule no longer silences anything on ``day``."""
+        return self.until is not None and day > self.until
+
+    def describe(self) -> str:
+        """``driftaudit.yaml:12 (until 2026-12-31: "patch window")``, for notes."""
+        said = [f"until {self.until.isoformat()}"] if self.until else []
+        said += [f'"{self.reason}"'] if self.reason else []
+        return f"{self.origin}" + (f" ({', '.join(said)})" if said else "")
+
+
+def partition(ignores: Iterable[Ignore], day: dt.date) -> tuple[list[Ignore], list[Ignore]]:
+    """(rules in force on ``day``, rules expired by then)."""
+    ignores = list(ignores)
+    return [i for i in ignores if not i.expired(day)], [i for i in ignores if i.expired(day)]
 
 
 @dataclass

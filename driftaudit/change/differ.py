@@ -7,10 +7,13 @@ id (``GroupId``, ``DeviceName``...) rather than by position.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from driftaudit.canonical import DEFAULT_SPEC, Spec, canonical_json
+from driftaudit.change.links import NO_LINKS, Links, links_of
 from driftaudit.collect.collectors import REGISTRY
 from driftaudit.rule import ATTRIBUTES, Rule, quote, rules_of
 from driftaudit.textsafe import one_line
@@ -53,6 +56,9 @@ class Detail:
             what = self.attribute.lower() if self.attribute == "Tags" else self.attribute
             return f"~ {self.path}: {what} {_short(self.old)} -> {_short(self.new)}"
         label = f"tag {self.path}" if self.kind == "tag" else self.path
+        if self.op in "+-" and isinstance(self.new if self.op == "+" else self.old, dict):
+            # A list item or a mapping added or removed: its fields, never a JSON blob.
+            return f"{self.op} {label}{_item(label, self.new if self.op == '+' else self.old)}"
         if self.op == "+":
             return f"+ {label} = {_short(self.new)}"
         if self.op == "-":
@@ -73,10 +79,30 @@ class Change:
     file: str
     details: list[Detail] = field(default_factory=list)
     severity: str = "info"
+    #: Changes of other resources (or this one's own copies) that follow from this one,
+    #: folded under it (driftaudit.change.collapse): one logical change, its severity the
+    #: worst of its parts.
+    derived: list[Change] = field(default_factory=list)
+    #: For a derived change: how it follows from the change it is folded under.
+    relation: str = ""
+    #: What the documents say it is tied to (driftaudit.change.links); not rendered.
+    links: Links = field(default=NO_LINKS, repr=False)
+    #: The severity of the resource being added or removed (severity.classify), apart from
+    #: its details'; None for a modified resource.
+    action_severity: str | None = None
 
     @property
     def label(self) -> str:
         return f"{self.id} ({self.name})" if self.name and self.name != self.id else self.id
+
+    @property
+    def key(self) -> tuple[str, str, str, str]:
+        return (self.account, self.region, self.type, self.id)
+
+    def parts(self) -> Iterator[Change]:
+        """This change and the changes folded under it."""
+        yield self
+        yield from self.derived
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -100,12 +126,77 @@ class Change:
                 }
                 for d in self.details
             ],
+            "relation": self.relation,
+            "derived": [d.as_dict() for d in self.derived],
         }
 
 
+def own_severity(change: Change) -> str:
+    """The worst severity of a change's own details and of the resource being added or
+    removed (what severity.classify rated), without the parts folded under it."""
+    levels = [d.severity for d in change.details]
+    if change.action_severity is not None:
+        levels.append(change.action_severity)
+    return max(levels, key=severity_rank) if levels else "info"
+
+
 def _short(value: Any, limit: int = 120) -> str:
-    text = f'"{one_line(value)}"' if isinstance(value, str) else one_line(canonical_json(value))
+    """A value on one line: a string quoted, a scalar as JSON, a mapping or list as readable
+    fields (``GroupId=sg-0abc, GroupName=web``; ``(none)`` when empty)."""
+    if isinstance(value, str):
+        text = f'"{one_line(value)}"'
+    elif isinstance(value, (dict, list)):
+        text = fields_text(value) or "(none)"
+    else:
+        text = one_line(canonical_json(value))
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+_BARE = re.compile(r"[A-Za-z0-9._:/@+-]+")
+_IDENTITY = re.compile(r"\[([^\[\]]*)\]$")
+
+
+def _scalar(value: Any) -> str:
+    if isinstance(value, str):
+        return value if _BARE.fullmatch(value) else f'"{one_line(value)}"'
+    return one_line(canonical_json(value))
+
+
+def fields_text(value: Any, prefix: str = "") -> str:
+    """A mapping or list as readable fields on one line: nested keys dotted
+    (``Ebs.VolumeId=vol-0abc``), lists in brackets, strings bare unless they need quotes."""
+    if isinstance(value, dict):
+        parts = []
+        for k in sorted(value):
+            v = value[k]
+            if isinstance(v, dict) and v:
+                parts.append(fields_text(v, f"{prefix}{k}."))
+            else:
+                parts.append(
+                    f"{prefix}{k}={fields_text(v) if isinstance(v, (dict, list)) else _scalar(v)}"
+                )
+        return ", ".join(parts)
+    if isinstance(value, list):
+        shown = [f"{{{fields_text(i)}}}" if isinstance(i, dict) else _scalar(i) for i in value]
+        return f"[{', '.join(shown)}]"
+    return _scalar(value)
+
+
+def _item(label: str, value: dict[str, Any], limit: int = 120) -> str:
+    """What follows the path of a mapping added or removed: the fields its identity
+    (``[GroupId=sg-0abc]``) does not already say; a lone name as `` (web)``."""
+    known = _IDENTITY.search(label)
+    said = {p.split("=", 1)[0] for p in known.group(1).split(",")} if known else set()
+    rest = {k: v for k, v in value.items() if k not in said}
+    if not rest:
+        return ""
+    if len(rest) == 1:
+        [(key, only)] = rest.items()
+        if key.endswith("Name") and isinstance(only, str):
+            return f" ({one_line(only)})"
+    text = fields_text(rest)
+    text = text if len(text) <= limit else text[: limit - 3] + "..."
+    return f": {text}"
 
 
 def rule_text(rule: dict[str, Any]) -> str:
@@ -247,6 +338,9 @@ def compare(
         name=resource_name(new or old, rtype),
         action=action,
         file=file,
+        links=links_of(
+            rtype, old if old_doc is not None else None, new if new_doc is not None else None
+        ),
     )
     # Rules of a whole group added or removed count as rules added or removed: a new group
     # opening SSH to the world is as critical as a rule added to an old one. The documents

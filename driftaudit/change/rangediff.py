@@ -5,20 +5,26 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import statistics
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from driftaudit import layout
 from driftaudit.aliases import account_aliases
+from driftaudit.baseline.model import Ignore, partition
+from driftaudit.change.collapse import collapse
 from driftaudit.change.differ import SEVERITIES, Change, compare, severity_rank
 from driftaudit.change.prefixlists import see_through
 from driftaudit.change.severity import Rules, classify
+from driftaudit.change.silence import Silenced, silence
 from driftaudit.errors import ConfigError
-from driftaudit.gitrepo import WORKTREE, Entry, Repo
+from driftaudit.gitrepo import WORKTREE, Entry, GitError, Repo
 from driftaudit.layout import parse_document, pathspecs, under
 from driftaudit.textsafe import one_line
+from driftaudit.times import parse_when
 
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # git's well-known empty tree
 #: How ``snapshot --commit`` records failed parts (change/commit.py): a message starting with
@@ -102,6 +108,17 @@ class DiffResult:
     days_without_run: list[dict[str, Any]] = field(default_factory=list)
     #: account -> the alias shown beside it (:mod:`driftaudit.aliases`).
     aliases: dict[str, str] = field(default_factory=dict)
+    #: What driftaudit.yaml's ignore rules silenced, and the rules past their ``until``.
+    ignored: Silenced = field(default_factory=Silenced)
+    expired: list[Ignore] = field(default_factory=list)
+    #: Changes made and undone within the range (see :func:`undone`); filled with ``days``.
+    undone: list[dict[str, Any]] = field(default_factory=list)
+    #: One-line notes on how the range was read (said on stderr by the commands).
+    notes: list[str] = field(default_factory=list)
+    #: The driftaudit.yaml read (``--config`` or the repository's), if any.
+    config: Path | None = None
+    #: Whether a run of DIR is recorded in the range (None: not looked at, the working tree).
+    ran: bool | None = None
 
 
 def diff(
@@ -111,7 +128,12 @@ def diff(
     new: Revision,
     types: tuple[str, ...] = (),
     rules: Rules | None = None,
+    ignores: Sequence[Ignore] = (),
+    day: dt.date | None = None,
 ) -> DiffResult:
+    """The changes between two revisions of DIR, classified, silenced by the ignore rules in
+    force on ``day`` (default: the newer revision's day, today for the working tree) and
+    collapsed into logical changes (:mod:`driftaudit.change.collapse`)."""
     rules = rules or Rules()
     result = DiffResult(old, new)
     entries = []
@@ -159,6 +181,10 @@ def diff(
     for problem in see_through(repo, rel, new.rev, result.changes, rules):
         if problem not in result.unreadable:
             result.unreadable.append(problem)
+    if ignores:
+        active, result.expired = partition(ignores, day or revision_day(repo, new))
+        result.changes, result.ignored = silence(result.changes, active)
+    result.changes = collapse(result.changes)
     result.changes.sort(
         key=lambda c: (-severity_rank(c.severity), c.type, c.account, c.region, c.id)
     )
@@ -326,22 +352,48 @@ def daily(
     types: tuple[str, ...] = (),
     rules: Rules | None = None,
 ) -> list[dict[str, Any]]:
+    """Changes and runs per UTC day (see :func:`period`)."""
+    return period(repo, rel, old, new, types, rules)[0]
+
+
+def period(
+    repo: Repo,
+    rel: str,
+    old: Revision,
+    new: Revision,
+    types: tuple[str, ...] = (),
+    rules: Rules | None = None,
+    ignores: Sequence[Ignore] = (),
+    final: Sequence[Change] = (),
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Changes and runs per UTC day of the committer date (see :func:`period_days`), for
-    every first-parent commit of the range compared with its first parent. ``runs`` 0 is a
-    day no snapshot was recorded (nothing is known of it); ``runs`` 1 or more with
-    ``total`` 0 a quiet day. A rule added one day and removed the next counts on both days
-    although the period's diff shows neither: the chart shows what happened, the diff where
-    it ended. The working tree has no date and is left out."""
+    every first-parent commit of the range compared with its first parent (logical changes,
+    ignore rules in force on that day), and the changes made and undone within the range
+    (:func:`undone`, against ``final``: the range's own diff). ``runs`` 0 is a day no
+    snapshot was recorded (nothing is known of it); ``runs`` 1 or more with ``total`` 0 a
+    quiet day. A rule added one day and removed the next counts on both days although the
+    period's diff shows neither: the chart shows what happened, the diff where it ended, and
+    the undone list what the diff no longer shows. The working tree has no date and is left
+    out."""
     commits = range_commits(repo, rel, old, new)
     counts: dict[dt.date, Counter[str]] = {}
     runs: Counter[dt.date] = Counter(c.day for c in commits if c.run)
+    seen: list[tuple[RangeCommit, list[Change]]] = []
     for c in commits:
         found = counts.setdefault(c.day, Counter())
         if c.changes_files:  # a run record or another commit changes nothing to count
             result = diff(
-                repo, rel, Revision(c.parent, "", ""), Revision(c.sha, "", ""), types, rules
+                repo,
+                rel,
+                Revision(c.parent, "", ""),
+                Revision(c.sha, "", ""),
+                types,
+                rules,
+                ignores,
+                c.day,
             )
             found.update(change.severity for change in result.changes)
+            seen.append((c, result.changes))
     out = []
     for day in period_days(repo, old, commits):
         found = counts.get(day, Counter())
@@ -353,6 +405,64 @@ def daily(
                 "runs": runs[day],
             }
         )
+    return out, undone(seen, final)
+
+
+#: (account, region, type, id, kind, path): one detail of one resource, or ("resource", "")
+#: for a resource added or removed, whatever its value.
+_Trace = tuple[str, str, str, str, str, str]
+
+
+def _traces(part: Change) -> list[tuple[_Trace, str, str]]:
+    """(key, severity, text) of every detail of one change (its folded parts apart)."""
+    base = (part.account, part.region, part.type, part.id)
+    out = []
+    if part.action != "modified":
+        out.append(((*base, "resource", ""), part.action_severity or part.severity, part.action))
+    for d in part.details:
+        out.append(((*base, d.kind, d.path), d.severity, d.text))
+    return out
+
+
+def undone(
+    commits: Sequence[tuple[RangeCommit, Sequence[Change]]], final: Sequence[Change]
+) -> list[dict[str, Any]]:
+    """What the commits of a range changed that the range's own diff (``final``) no longer
+    shows: a rule added on day 5 and removed on day 6, a field changed and changed back, an
+    instance launched and terminated. One entry per detail (or resource added or removed)
+    that a later commit of the range changed again, with the day it was made and the day
+    of the last such commit (``undone``); the undoing itself is not listed, nor a detail only
+    hidden by what happened to its resource later. Oldest first, worst first within a day."""
+    shown = {key for c in final for part in c.parts() for key, _, _ in _traces(part)}
+    touched: dict[_Trace, list[int]] = {}
+    for n, (_, changes) in enumerate(commits):
+        for change in changes:
+            for part in change.parts():
+                for key, _, _ in _traces(part):
+                    touched.setdefault(key, []).append(n)
+    out = []
+    for n, (commit, changes) in enumerate(commits):
+        for change in changes:
+            for part in change.parts():
+                for key, severity, text in _traces(part):
+                    last = touched[key][-1]
+                    if key in shown or last <= n:
+                        continue
+                    out.append(
+                        {
+                            "date": commit.day.isoformat(),
+                            "undone": commits[last][0].day.isoformat(),
+                            "commit": commit.sha,
+                            "severity": severity,
+                            "account": part.account,
+                            "region": part.region,
+                            "type": part.type,
+                            "id": part.id,
+                            "name": part.name,
+                            "text": text,
+                        }
+                    )
+    out.sort(key=lambda u: (u["date"], -severity_rank(u["severity"])))
     return out
 
 
@@ -387,19 +497,22 @@ def resolve_range(
     rev_b: str | None,
     since: str | None,
     default_last_commit: bool = False,
+    notes: list[str] | None = None,
 ) -> tuple[Revision, Revision]:
     """The two snapshots to compare, as ``git diff`` would pick them. Only the working tree
     against HEAD works in a shallow clone: everything else reads past commits (a revision,
-    a time, the last commit's parent, the failed parts recorded in the range)."""
+    a time, the last snapshot commit's parent, the failed parts recorded in the range).
+
+    ``--since`` earlier than the first snapshot means from the first snapshot (a line in
+    ``notes`` says so), and ``default_last_commit`` (``report``'s default) what the last
+    snapshot commit changed (:func:`last_snapshot_commit`)."""
     paths = pathspecs(rel)
     if since or rev_a or rev_b or default_last_commit:
         repo.require_full_history("a diff or report over revisions")
     if since:
         if rev_a or rev_b:
-            from driftaudit.gitrepo import GitError
-
             raise GitError("give either --since or revisions, not both")
-        then = repo.as_of(since, paths)
+        then = _since(repo, since, paths, notes)
         head = repo.resolve("HEAD")
         return (
             Revision(then, since, repo.commit_time(then)),
@@ -412,20 +525,121 @@ def resolve_range(
         a = repo.resolve(rev_a)
         return Revision(a, rev_a, repo.commit_time(a)), Revision(WORKTREE, "working tree", "")
     if default_last_commit:
-        head = repo.resolve("HEAD")
-        parents = repo.out("rev-list", "--parents", "-n", "1", head).split()[1:]
+        last = last_snapshot_commit(repo, rel)
+        label = "HEAD" if last == repo.resolve("HEAD") else last[:12]
+        parents = repo.out("rev-list", "--parents", "-n", "1", last).split()[1:]
         base = (
-            Revision(parents[0], "HEAD^", repo.commit_time(parents[0]))
+            Revision(parents[0], f"{label}^", repo.commit_time(parents[0]))
             if parents
             else Revision(EMPTY_TREE, "(nothing)", "")
         )
-        return base, Revision(head, "HEAD", repo.commit_time(head))
+        return base, Revision(last, label, repo.commit_time(last))
     if repo.has_commits():
         head = repo.resolve("HEAD")
         return Revision(head, "HEAD", repo.commit_time(head)), Revision(
             WORKTREE, "working tree", ""
         )
     return Revision(EMPTY_TREE, "(nothing)", ""), Revision(WORKTREE, "working tree", "")
+
+
+def _since(repo: Repo, since: str, paths: Sequence[str], notes: list[str] | None) -> str:
+    """The snapshot as of ``since``; the first snapshot when ``since`` is earlier (a weekly
+    report on a repository started three days ago covers those three days)."""
+    try:
+        return repo.as_of(since, paths)
+    except GitError:
+        if not repo.has_commits():
+            raise
+        first = repo.out("rev-list", "--reverse", "HEAD", "--", *paths).split()
+        if not first or parse_when(since) >= _commit_time(repo, first[0]):
+            raise
+    if notes is not None:
+        notes.append(
+            f"--since {one_line(since)!r} is before the first snapshot "
+            f"({repo.commit_time(first[0])}): comparing from the first snapshot, "
+            f"commit {first[0][:12]}"
+        )
+    return first[0]
+
+
+def _commit_time(repo: Repo, rev: str) -> dt.datetime:
+    stamp = int(repo.out("show", "-s", "--format=%ct", rev).strip())
+    return dt.datetime.fromtimestamp(stamp, dt.timezone.utc)
+
+
+def revision_day(repo: Repo, rev: Revision) -> dt.date:
+    """The UTC day of a revision's snapshot (its committer date); today for the working
+    tree, which is what the files are now."""
+    if rev.rev in (WORKTREE, EMPTY_TREE):
+        return dt.datetime.now(dt.timezone.utc).date()
+    return _commit_time(repo, rev.rev).date()
+
+
+def _is_run(sha: str, body: str, rel: str, touched: set[str]) -> bool:
+    """:func:`range_commits`' test: a commit that changes a snapshot file of DIR (``touched``),
+    or records a run of DIR or failed parts."""
+    found = recorded_run(body)
+    return sha in touched or (found is not None and found.of(rel)) or bool(recorded_failures(body))
+
+
+def last_snapshot_commit(repo: Repo, rel: str) -> str:
+    """The last first-parent commit of HEAD that is a run of DIR (:func:`_is_run`): what a
+    report without a range shows. Baseline edits, notes and another directory's runs after
+    it are skipped."""
+    if not repo.has_commits():
+        raise GitError(f"{repo.root} has no commits yet (snapshot with --commit first)")
+    touched = repo.out("rev-list", "--first-parent", "-1", "HEAD", "--", *pathspecs(rel)).strip()
+    span = f"{touched}..HEAD" if touched else "HEAD"
+    raw = repo.out("log", "--first-parent", "-z", "--format=%H%n%B", span)
+    for record in raw.split("\0"):  # newest first
+        sha, _, body = record.strip("\n").partition("\n")
+        if sha and _is_run(sha, body, rel, set()):
+            return sha
+    if not touched:
+        raise GitError(f"no snapshot commit of {rel} in {repo.root} (snapshot with --commit first)")
+    return touched
+
+
+def run_times(repo: Repo, rel: str, limit: int = 60) -> list[dt.datetime]:
+    """The times of the runs of DIR among the last ``limit`` first-parent commits of HEAD,
+    newest first: to tell whether the job ran."""
+    if not repo.has_commits():
+        return []
+    first_parent = ("--first-parent", f"-{limit}", "HEAD")
+    touched = set(repo.out("rev-list", *first_parent, "--", *pathspecs(rel)).split())
+    out = []
+    for record in repo.out("log", *first_parent, "-z", "--format=%H %ct%n%B").split("\0"):
+        header, _, body = record.strip("\n").partition("\n")
+        if header and _is_run(header.split()[0], body, rel, touched):
+            out.append(dt.datetime.fromtimestamp(int(header.split()[1]), dt.timezone.utc))
+    return out
+
+
+def overdue(times: Sequence[dt.datetime], now: dt.datetime) -> str | None:
+    """Why the job seems not to have run, or None: no run recorded, or the last one
+    (``times``, newest first) older than one and a half times the usual interval between
+    runs (their median; a day when fewer than two intervals are known), as ``history --at``
+    warns."""
+    if not times:
+        return "no snapshot run is recorded"
+    gaps = [(a - b).total_seconds() for a, b in zip(times, times[1:], strict=False)]
+    usual = statistics.median(gaps) if len(gaps) >= 2 else 86400.0
+    age = (now - times[0]).total_seconds()
+    if age <= 1.5 * max(usual, 60.0):
+        return None
+    last = times[0].strftime("%Y-%m-%dT%H:%M:%SZ")
+    return (
+        f"the last snapshot run is from {last}, {_span(age)} ago, while runs are usually "
+        f"{_span(usual)} apart: did the job run?"
+    )
+
+
+def _span(seconds: float) -> str:
+    if seconds >= 2 * 86400:
+        return f"{seconds / 86400:.0f} days"
+    if seconds >= 2 * 3600:
+        return f"{seconds / 3600:.0f} hours"
+    return f"{seconds / 60:.0f} minutes"
 
 
 def diff_directory(
@@ -437,22 +651,53 @@ def diff_directory(
     default_last_commit: bool = False,
     per_day: bool = False,
 ) -> DiffResult:
-    """Open the repository holding ``directory``, pick the range, compare, classify (and,
-    with ``per_day``, count the changes of each day for the report's chart)."""
+    """Open the repository holding ``directory``, pick the range, compare, classify, silence
+    what driftaudit.yaml ignores, collapse (and, with ``per_day``, count the changes of each
+    day for the report's chart and list those undone within the range)."""
+    from driftaudit.baseline.load import config_ignores
     from driftaudit.gitrepo import open_repo
 
     repo, rel = open_repo(directory)
+    path = repository_config(repo, config)
     rules = repository_rules(repo, config)
-    old, new = resolve_range(repo, rel, revisions[0], revisions[1], since, default_last_commit)
-    result = diff(repo, rel, old, new, types, rules)
-    # Days without a run are named by every format (cheap: two git log); the changes of each
-    # day only for the chart (one diff per commit).
-    result.days = daily(repo, rel, old, new, types, rules) if per_day else []
-    result.days_without_run = days_without_run(
-        result.days if per_day else run_days(repo, rel, old, new)
+    ignores = config_ignores(path, repo.root)
+    notes: list[str] = []
+    old, new = resolve_range(
+        repo, rel, revisions[0], revisions[1], since, default_last_commit, notes
     )
-    result.aliases = account_aliases(repo, rel, new.rev, repository_config(repo, config))
+    result = diff(repo, rel, old, new, types, rules, ignores)
+    result.notes, result.config = notes, path
+    # Days without a run are named by every format (cheap: two git log); the changes of each
+    # day only for the chart and the undone list (one diff per commit).
+    if per_day:
+        result.days, result.undone = period(
+            repo, rel, old, new, types, rules, ignores, result.changes
+        )
+    runs = result.days if per_day else run_days(repo, rel, old, new)
+    result.days_without_run = days_without_run(runs)
+    if new.rev != WORKTREE:
+        result.ran = any(d["runs"] for d in runs)
+    result.aliases = account_aliases(repo, rel, new.rev, path)
     return result
+
+
+def run_alerts(directory: Path, result: DiffResult, now: dt.datetime) -> list[str]:
+    """What says the job did not run, for a mail: no run recorded in the range (``report
+    BEFORE HEAD`` after a snapshot that could not commit), and the last run of DIR older
+    than expected at ``now`` (:func:`overdue`)."""
+    from driftaudit.gitrepo import open_repo
+
+    alerts = []
+    if result.ran is False:
+        alerts.append(
+            f"no snapshot run is recorded from {result.old.label} to {result.new.label}: "
+            "the snapshot did not commit"
+        )
+    repo, rel = open_repo(directory)
+    late = overdue(run_times(repo, rel), now)
+    if late is not None:
+        alerts.append(late)
+    return alerts
 
 
 def repository_rules(repo: Repo, config: Path | None) -> Rules:
@@ -465,25 +710,34 @@ def repository_rules(repo: Repo, config: Path | None) -> Rules:
 def repository_config(repo: Repo, config: Path | None) -> Path | None:
     """``config`` (``--config FILE``), else ``driftaudit.yaml`` at the repository's root
     when there is one."""
-    found = repo.root / "driftaudit.yaml"
-    if config is None and found.is_symlink():
+    return config_file(repo.root, config)
+
+
+def config_file(root: Path | None, config: Path | None) -> Path | None:
+    """``config`` (``--config FILE``), else ``driftaudit.yaml`` in ``root`` (the
+    repository's root) when there is one."""
+    if config is not None or root is None:
+        return config
+    found = root / "driftaudit.yaml"
+    if found.is_symlink():
         # The repository's content (a pull request's, maybe): never followed, as a link to
         # /etc/passwd would be quoted in the message. --config FILE is the user's choice.
         raise ConfigError(f"{found}: is a symbolic link; not followed (pass --config to use it)")
-    if config is None and found.is_file():
-        config = found
-    return config
+    return found if found.is_file() else None
 
 
 def commit_changes(directory: Path, sha: str, config: Path | None = None) -> DiffResult:
     """What one commit changed in the snapshot files of ``directory``: the commit against its
     first parent (the empty tree for a root commit), classified as ``diff`` classifies. It
     reads the commit and its parent only, so it works in a shallow clone when the commit was
-    made on top of its tip (``snapshot --commit --fail-on`` in a CI checkout)."""
+    made on top of its tip (``snapshot --commit --fail-on`` in a CI checkout). The ignore
+    rules of driftaudit.yaml apply, as they do to ``diff``."""
+    from driftaudit.baseline.load import config_ignores
     from driftaudit.gitrepo import open_repo
 
     repo, rel = open_repo(directory)
     rules = repository_rules(repo, config)
+    ignores = config_ignores(repository_config(repo, config), repo.root)
     parents = repo.out("rev-list", "--parents", "-n", "1", sha).split()[1:]
     old = Revision(parents[0], f"{sha}^", "") if parents else Revision(EMPTY_TREE, "(nothing)", "")
-    return diff(repo, rel, old, Revision(sha, sha, ""), rules=rules)
+    return diff(repo, rel, old, Revision(sha, sha, ""), rules=rules, ignores=ignores)

@@ -190,7 +190,8 @@ def classify(change: Change, rules: Rules = Rules(), lists: Lists | None = None)
     levels = [d.severity for d in change.details]
     if change.action != "modified":
         op = "+" if change.action == "added" else "-"
-        levels.append(_override(rules, change, "resource", op, change.id) or "low")
+        change.action_severity = _override(rules, change, "resource", op, change.id) or "low"
+        levels.append(change.action_severity)
     change.severity = max(levels, key=severity_rank) if levels else "info"
     return change
 

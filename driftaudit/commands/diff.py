@@ -21,6 +21,7 @@ Examples:
   driftaudit diff -C snapshots HEAD~1 HEAD --format markdown
   driftaudit diff -C snapshots --fail-on security_groups   # CI gate
   driftaudit diff -C snapshots --fail-on high
+  driftaudit diff -C snapshots --config ops/driftaudit.yaml   # its severity and ignore rules
 
 \b
 Exit codes (like terraform plan -detailed-exitcode): 0 no change at or above --fail-on,
@@ -29,7 +30,8 @@ Exit codes (like terraform plan -detailed-exitcode): 0 no change at or above --f
 
 
 def gate(changes: list[Change], fail_on: tuple[str, ...]) -> bool:
-    """Whether any change trips the gate: a severity means "at least", a type means "any"."""
+    """Whether any change trips the gate: a severity means "at least", a type means "any"
+    (a change of that type folded under another counts: the gate sees every part)."""
     from driftaudit.change.differ import SEVERITIES, severity_rank
 
     if not fail_on:
@@ -37,7 +39,9 @@ def gate(changes: list[Change], fail_on: tuple[str, ...]) -> bool:
     levels = [severity_rank(v) for v in fail_on if v in SEVERITIES]
     types = {v for v in fail_on if v not in SEVERITIES}
     return any(
-        c.type in types or any(severity_rank(c.severity) >= lvl for lvl in levels) for c in changes
+        any(p.type in types for p in c.parts())
+        or any(severity_rank(c.severity) >= lvl for lvl in levels)
+        for c in changes
     )
 
 
@@ -69,6 +73,9 @@ def diff(
         config,
         per_day=fmt in options.PER_DAY_FORMATS,
     )
+    for note in result.notes:
+        click.echo(f"driftaudit: {note}", err=True)
+    options.echo_expired(result.expired)
     options.write_output(render(model(result), fmt, template_dir), output)
     for problem in result.unreadable:
         click.echo(f"driftaudit: {problem}", err=True)

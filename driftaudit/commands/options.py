@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -136,6 +136,37 @@ def fail_on_gate(help_text: str) -> Callable[[F], F]:
     return decorate
 
 
+def _severity(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    from driftaudit.change.differ import SEVERITIES
+
+    if value is None:
+        return None
+    if value not in SEVERITIES:
+        unknown(value, list(SEVERITIES), "a severity", param)
+    return value
+
+
+def severity_option(name: str, help_text: str, default: str | None = None) -> Callable[[F], F]:
+    """A severity (``info`` ... ``critical``); an unknown or empty one is a usage error."""
+
+    def decorate(f: F) -> F:
+        return click.option(
+            name,
+            type=NON_EMPTY,
+            metavar="SEVERITY",
+            callback=_severity,
+            default=default,
+            help=help_text,
+        )(f)
+
+    return decorate
+
+
+def severity_gate(help_text: str) -> Callable[[F], F]:
+    """``--fail-on SEVERITY`` of ``check``: one severity, at least that severe."""
+    return severity_option("--fail-on", help_text)
+
+
 fail_on = fail_on_gate(
     "Exit 2 only for changes at or above SEVERITY or of TYPE "
     "(repeatable, or A,B...; default any change)."
@@ -202,7 +233,8 @@ def report_format(default: str) -> Callable[[F], F]:
         return click.option(
             "--config",
             type=NonEmptyPath(dir_okay=False, path_type=Path),
-            help="Severity rules (default: driftaudit.yaml at the repository root, if any).",
+            help="Severity and ignore rules (default: driftaudit.yaml at the repository "
+            "root, if any).",
         )(f)
 
     return decorate
@@ -217,6 +249,15 @@ def split_revisions(revisions: tuple[str, ...]) -> tuple[str | None, str | None]
     a = revisions[0] if revisions else None
     b = revisions[1] if len(revisions) > 1 else None
     return a, b
+
+
+def echo_expired(expired: Iterable[Any]) -> None:
+    """One line on stderr per ignore rule past its ``until`` (``Ignore.describe``)."""
+    for rule in expired:
+        click.echo(
+            f"driftaudit: ignore rule {rule.describe()} has expired: it silences nothing now",
+            err=True,
+        )
 
 
 def write_output(text: str, output: Path | None) -> None:

@@ -12,11 +12,13 @@ from driftaudit.errors import EXIT_ERROR, EXIT_OK
 
 EPILOG = """\b
 Examples:
-  driftaudit report -C snapshots                         # what the last commit changed
+  driftaudit report -C snapshots                         # what the last snapshot changed
   driftaudit report -C snapshots --since "1 day ago" --format html -o report.html
   DRIFTAUDIT_SMTP_PASSWORD=... driftaudit report -C snapshots --since "1 day ago" \\
       --email-to secops@example.com --email-from driftaudit@example.com \\
       --smtp-host smtp.example.com --smtp-port 587 --smtp-starttls --smtp-user driftaudit
+  driftaudit report -C snapshots "$BEFORE" HEAD --email-to secops@example.com \\
+      --min-severity medium --subject-label "acme/ec2-state, prod"
 """
 
 
@@ -53,6 +55,18 @@ Examples:
     type=options.NonEmptyPath(dir_okay=False, path_type=Path),
     help="Read the SMTP password from this file instead.",
 )
+@options.severity_option(
+    "--min-severity",
+    "No mail unless a change is at least SEVERITY (default low, or report.min_severity in "
+    "driftaudit.yaml); a run that failed or did not happen is always mailed.",
+)
+@click.option(
+    "--subject-label",
+    type=options.NON_EMPTY,
+    metavar="TEXT",
+    help="Put [TEXT] before the subject (default: report.repository and report.environment "
+    "of driftaudit.yaml).",
+)
 @click.option("--always", is_flag=True, help="Mail even when nothing changed.")
 def report(
     directory: Path,
@@ -70,20 +84,28 @@ def report(
     security: str | None,
     smtp_user: str | None,
     smtp_password_file: Path | None,
+    min_severity: str | None,
+    subject_label: str | None,
     always: bool,
 ) -> None:
-    """Render the changes of a period (default: the last commit) as text, Markdown, HTML or
-    JSON, and mail them as text + HTML."""
-    from driftaudit.change.rangediff import diff_directory
-    from driftaudit.render.report import model, render, subject
+    """Render the changes of a period (default: the last snapshot commit) as text, Markdown,
+    HTML or JSON, and mail them as text + HTML."""
+    import datetime as dt
 
+    from driftaudit.change.differ import severity_rank
+    from driftaudit.change.rangediff import diff_directory, run_alerts
+    from driftaudit.render.mail import check_address, check_label
+    from driftaudit.render.report import model, render, report_settings, subject
+
+    if (min_severity or always) and not email_to:
+        raise click.UsageError("--min-severity and --always need --email-to (they decide the mail)")
     if email_to:
-        from driftaudit.render.mail import check_address
-
         # Before any work: a header injection is refused, not sent after a long diff.
         for address in email_to:
             check_address(address, "--email-to")
         check_address(email_from, "--email-from")
+    if subject_label is not None:
+        check_label(subject_label, "--subject-label")
     result = diff_directory(
         directory,
         options.split_revisions(revisions),
@@ -91,31 +113,53 @@ def report(
         types,
         config,
         default_last_commit=True,
-        # The mail's HTML part shows the chart too.
-        per_day=fmt in options.PER_DAY_FORMATS or bool(email_to),
+        # Every format lists the changes undone within the period: one diff per commit.
+        per_day=True,
     )
-    data = model(result)
+    for note in result.notes:
+        click.echo(f"driftaudit: {note}", err=True)
+    options.echo_expired(result.expired)
+    settings = report_settings(result.config)
+    label = subject_label or settings.label
+    # Only a mail says whether the job ran when expected: it depends on the clock, and a
+    # report written to a file stays the same bytes for the same history.
+    now = dt.datetime.now(dt.timezone.utc)
+    data = model(result, run_alerts(directory, result, now) if email_to else [])
     if output is not None or not email_to:
-        options.write_output(render(data, fmt, template_dir), output)
+        options.write_output(render(data, fmt, template_dir, label), output)
     if email_to:
         from driftaudit.render.mail import SmtpSettings, build_message, send
 
-        if data["summary"]["total"] or always:
+        least = min_severity or settings.min_severity or "low"
+        highest = data["summary"]["highest"]
+        # A run that did not happen or failed parts is never silence, whatever the changes.
+        trouble = data["alerts"] or data["failed_parts"] or data["days_without_run"]
+        worth = highest is not None and severity_rank(highest) >= severity_rank(least)
+        if trouble or worth or always:
+            title = subject(data, label)
             msg = build_message(
-                subject(data),
+                title,
                 email_from,
                 list(email_to),
-                render(data, "text", template_dir),
-                render(data, "html", template_dir),
+                render(data, "text", template_dir, label),
+                render(data, "html", template_dir, label),
             )
             port = smtp_port or (465 if security == "ssl" else 25)
             send(
                 msg,
                 SmtpSettings(smtp_host, port, security or "none", smtp_user, smtp_password_file),
             )
-            click.echo(f"driftaudit: mailed {subject(data)!r} to {', '.join(email_to)}", err=True)
-        else:
+            click.echo(f"driftaudit: mailed {title!r} to {', '.join(email_to)}", err=True)
+        elif highest is None:
             click.echo("driftaudit: no changes; no mail sent (--always sends anyway)", err=True)
+        else:
+            click.echo(
+                f"driftaudit: no change at or above {least} (the highest is {highest}); "
+                f"no mail sent (--min-severity {highest} or --always sends it)",
+                err=True,
+            )
+    for alert in data["alerts"]:
+        click.echo(f"driftaudit: warning: {alert}", err=True)
     for problem in result.unreadable:
         click.echo(f"driftaudit: {problem}", err=True)
     sys.exit(EXIT_ERROR if result.unreadable else EXIT_OK)

@@ -17,6 +17,7 @@ Example:
   driftaudit validate snapshots/123456789012/us-east-1/security_groups/sg-0abc.yaml
   driftaudit validate --changed origin/main       # a pull request's files only
   driftaudit validate -j 1 snapshots              # on one core
+  driftaudit validate -C snapshots                # as diff, report and check name it
   pre-commit run driftaudit-validate --all-files
 
 \b
@@ -60,15 +61,32 @@ Exit codes: 0 every file passes, 1 any problem (one "file:line: problem" line ea
     metavar="N",
     help="Processes checking files at once (default: one per core).",
 )
+@click.option(
+    "-C",
+    "--dir",
+    "directory",
+    type=options.NonEmptyPath(file_okay=False, path_type=Path),
+    help="The snapshot directory to check, as for the other commands (instead of PATHs).",
+)
 @click.option("-q", "--quiet", is_flag=True, help="No summary line on stderr.")
 def validate(
-    paths: tuple[Path, ...], changed_since: str | None, jobs: int | None, quiet: bool
+    paths: tuple[Path, ...],
+    changed_since: str | None,
+    jobs: int | None,
+    directory: Path | None,
+    quiet: bool,
 ) -> None:
     """Check committed snapshot files before review (default: everything under .)."""
     from driftaudit.gitrepo import GitError
     from driftaudit.validate import default_jobs
     from driftaudit.validate import validate as run
 
+    if directory is not None:
+        if paths:
+            raise click.UsageError("give either -C DIR or PATHs, not both")
+        if not os.path.lexists(directory):
+            raise click.BadParameter(f"{str(directory)!r} does not exist", param_hint="-C")
+        paths = (directory,)
     for path in paths:
         if not os.path.lexists(path):
             raise click.BadParameter(f"{str(path)!r} does not exist", param_hint="PATH")

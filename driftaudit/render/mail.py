@@ -57,6 +57,19 @@ def check_address(value: str, option: str) -> str:
     return value
 
 
+def check_label(value: str, option: str) -> str:
+    """``value`` when it can go into a subject as it is: no control character or line
+    break (a header injection), at most 80 characters, as driftaudit.yaml's schema says."""
+    bad = next((c for c in value if unicodedata.category(c) in ("Cc", "Zl", "Zp")), None)
+    if bad is not None:
+        raise ConfigError(
+            f"{option} {value!r}: a subject cannot hold a control character or line break ({bad!r})"
+        )
+    if len(value) > 80:
+        raise ConfigError(f"{option}: at most 80 characters ({len(value)} given)")
+    return value
+
+
 def build_message(
     subject: str, sender: str, recipients: list[str], text: str, html: str
 ) -> EmailMessage:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,10 +28,17 @@ BUILTIN_TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
 def summary(changes: list[Change]) -> dict[str, Any]:
+    """Counts of logical changes (total, by severity); ``by_type`` counts every resource
+    that changed, folded ones included, by type and action; ``derived`` the folded parts."""
     by_severity = Counter(c.severity for c in changes)
     by_type: dict[str, Counter[str]] = {}
+    resources: dict[tuple[str, str, str, str], str] = {}
     for c in changes:
-        by_type.setdefault(c.type, Counter())[c.action] += 1
+        for part in c.parts():
+            if resources.get(part.key) in (None, "modified"):
+                resources[part.key] = part.action
+    for key, action in resources.items():
+        by_type.setdefault(key[2], Counter())[action] += 1
     highest = max((c.severity for c in changes), key=severity_rank, default=None)
     return {
         "total": len(changes),
@@ -39,33 +47,112 @@ def summary(changes: list[Change]) -> dict[str, Any]:
         "by_type": {
             t: {a: n for a, n in sorted(counts.items())} for t, counts in sorted(by_type.items())
         },
+        "derived": sum(len(c.derived) for c in changes),
     }
 
 
-def model(result: DiffResult) -> dict[str, Any]:
-    """Everything a template may show, as plain data (also the JSON report)."""
+def ignored(result: DiffResult) -> dict[str, Any]:
+    """What driftaudit.yaml's ignore rules silenced (per rule, in the file's order) and the
+    rules past their ``until`` (they silence nothing: named, never quietly dropped)."""
+    rules = sorted(result.ignored.by_rule.items(), key=lambda r: r[0].origin.line)
+    return {
+        "changes": result.ignored.changes,
+        "rules": [
+            {
+                "rule": str(rule.origin),
+                "reason": rule.reason,
+                "until": rule.until.isoformat() if rule.until else None,
+                "changes": n,
+            }
+            for rule, n in rules
+        ],
+        "expired": [
+            {
+                "rule": str(rule.origin),
+                "reason": rule.reason,
+                "until": rule.until.isoformat() if rule.until else None,
+            }
+            for rule in result.expired
+        ],
+    }
+
+
+def model(result: DiffResult, alerts: list[str] | None = None) -> dict[str, Any]:
+    """Everything a template may show, as plain data (also the JSON report). ``alerts``:
+    what a mail must say before anything else (the job did not run, parts failed)."""
     return {
         "from": {"rev": result.old.rev, "label": result.old.label, "time": result.old.time},
         "to": {"rev": result.new.rev, "label": result.new.label, "time": result.new.time},
         "summary": summary(result.changes),
-        "changes": [
-            {**c.as_dict(), "account_alias": result.aliases.get(c.account, "")}
-            for c in result.changes
-        ],
+        "changes": [_change(c, result.aliases) for c in result.changes],
         "accounts": dict(sorted(result.aliases.items())),
         "unreadable": list(result.unreadable),
         "failed_parts": list(result.failed_parts),
         "days": list(result.days),
         "days_without_run": list(result.days_without_run),
+        "undone": [
+            {**u, "account_alias": result.aliases.get(u["account"], "")} for u in result.undone
+        ],
+        "ignored": ignored(result),
+        "alerts": list(alerts or ()),
     }
 
 
-def subject(data: dict[str, Any]) -> str:
+def _change(change: Change, aliases: dict[str, str]) -> dict[str, Any]:
+    data = change.as_dict()
+    data["account_alias"] = aliases.get(change.account, "")
+    for part in data["derived"]:
+        part["account_alias"] = aliases.get(part["account"], "")
+    return data
+
+
+def subject(data: dict[str, Any], label: str = "") -> str:
+    """``[label] driftaudit: 3 change(s), highest critical (1 critical, 2 low)``; a run that
+    did not happen or failed parts come first (``JOB DID NOT RUN``, ``PARTIAL RUN``): a
+    mail about them must not read as a quiet day."""
     s = data["summary"]
+    head = f"[{one_line(label)}] driftaudit: " if label else "driftaudit: "
+    warnings = []
+    if data.get("alerts"):
+        warnings.append("JOB DID NOT RUN")
+    elif data["days_without_run"]:
+        days = sum(g["days"] for g in data["days_without_run"])
+        warnings.append(f"NO RUN ON {days} DAY(S)")
+    if data["failed_parts"]:
+        warnings.append(f"PARTIAL RUN ({len(data['failed_parts'])} part(s) failed)")
+    head += "".join(f"{w}; " for w in warnings)
     if not s["total"]:
-        return "driftaudit: no changes"
+        return f"{head}no changes"
     counts = ", ".join(f"{n} {sev}" for sev, n in s["by_severity"].items())
-    return f"driftaudit: {s['total']} change(s), highest {s['highest']} ({counts})"
+    return f"{head}{s['total']} change(s), highest {s['highest']} ({counts})"
+
+
+@dataclass(frozen=True)
+class ReportSettings:
+    """The ``report:`` section of driftaudit.yaml: what the mail's subject says of the
+    repository, and the least severity worth a mail."""
+
+    repository: str = ""
+    environment: str = ""
+    min_severity: str | None = None
+
+    @property
+    def label(self) -> str:
+        """``acme/ec2-state, prod``: the subject's label, from the repository and the
+        environment (either may be left out)."""
+        return ", ".join(p for p in (self.repository, self.environment) if p)
+
+
+def report_settings(path: Path | None) -> ReportSettings:
+    """The ``report:`` section of a config file (validated by schemas/config.schema.json)."""
+    if path is None:
+        return ReportSettings()
+    from driftaudit.config import load_yaml_checked
+
+    section = (load_yaml_checked(path, "config") or {}).get("report") or {}
+    return ReportSettings(
+        section.get("repository", ""), section.get("environment", ""), section.get("min_severity")
+    )
 
 
 def jinja_environment(template_dir: Path | None = None) -> Any:
@@ -123,14 +210,17 @@ def _day_chart(days: list[dict[str, Any]]) -> Any:
     return Markup(day_chart(days))  # noqa: S704 - built by charts.py, every text escaped
 
 
-def render(data: dict[str, Any], fmt: str, template_dir: Path | None = None) -> str:
+def render(
+    data: dict[str, Any], fmt: str, template_dir: Path | None = None, label: str = ""
+) -> str:
     if fmt not in FORMATS:
         raise ConfigError(f"unknown report format {fmt!r} (expected {', '.join(FORMATS)})")
     from jinja2 import TemplateError
 
     env = jinja_environment(template_dir)
     try:
-        return str(env.get_template(TEMPLATE_FILES[fmt]).render(report=data, subject=subject(data)))
+        template = env.get_template(TEMPLATE_FILES[fmt])
+        return str(template.render(report=data, subject=subject(data, label)))
     except TemplateError as e:
         where = f"{getattr(e, 'filename', None) or TEMPLATE_FILES[fmt]}"
         line = getattr(e, "lineno", None)

@@ -557,3 +557,123 @@ def test_a_region_without_a_recorder_is_said_and_left_out(
     assert code == 0, err
     assert "# AWS Config coverage: 123456789012 eu-west-1\n  no configuration recorder" in out
     assert len(backfilled(Repo(tmp_path / "h"), ".")) == 2  # the groups' two items
+
+
+def test_progress_is_drawn_on_a_terminal_and_not_otherwise(
+    moto: MotoServer, fake: ConfigFake, tmp_path: Path
+) -> None:
+    import pty
+
+    groups_only_in_config(fake, 3)
+    primary, secondary = pty.openpty()
+    with FaultProxy(fake.url, latency=0.3) as proxy:  # slow enough for a redraw
+        child = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "driftaudit",
+                "backfill",
+                "us-east-1",
+                "-o",
+                str(tmp_path / "tty"),
+                "--since",
+                "30 days ago",
+                "--endpoint-url",
+                proxy.url,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=secondary,
+            env=os.environ,
+        )
+        os.close(secondary)
+        drawn = b""
+        with contextlib.suppress(OSError):  # EIO once the child is gone
+            while chunk := os.read(primary, 4096):
+                drawn += chunk
+        child.wait(timeout=120)
+    os.close(primary)
+    assert child.returncode == 0, drawn.decode(errors="replace")
+    assert b"\r\x1b[K[" in drawn and b"resources]" in drawn and b"calls" in drawn
+    quiet = backfill_process(fake.url, tmp_path / "piped")
+    _, err = quiet.communicate(timeout=120)
+    assert quiet.returncode == 0 and b"\x1b[K" not in err
+
+
+def test_a_run_killed_after_writing_its_commits_finishes_without_reading_again(
+    moto: MotoServer, fake: ConfigFake, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The state a kill between git fast-import and the snapshot of now leaves: backfilled
+    commits, no files checked out, the checkpoints' run record. The same command finishes."""
+    import shutil
+
+    groups_only_in_config(fake, 2)
+    out = tmp_path / "h"
+    code, _, err = run(
+        capsys,
+        "backfill",
+        "us-east-1",
+        "-o",
+        str(out),
+        "--since",
+        "30 days ago",
+        "--endpoint-url",
+        fake.url,
+    )
+    assert code == 0, err
+    tip = list(backfilled(Repo(out), "."))[-1]
+    git(out, "update-ref", "HEAD", tip)
+    git(out, "read-tree", "--empty")
+    shutil.rmtree(out / "123456789012")
+    record = out / ".driftaudit" / "backfill"
+    record.mkdir(parents=True)
+    import json
+
+    (record / "run.json").write_text(
+        json.dumps(
+            {
+                "since_text": "30 days ago",
+                "since": "2026-01-01T00:00:00Z",
+                "until": "2026-01-31T00:00:00Z",
+                "regions": ["us-east-1"],
+                "accounts": ["123456789012"],
+                "types": list(REGISTRY),
+                "lookback_days": 90,
+            }
+        )
+    )
+    asked = sum(fake.history_calls.values())
+
+    code, _, err = run(
+        capsys,
+        "backfill",
+        "us-east-1",
+        "-o",
+        str(out),
+        "--since",
+        "30 days ago",
+        "--endpoint-url",
+        fake.url,
+    )
+    assert code == 0, err
+    assert sum(fake.history_calls.values()) == asked  # nothing read again
+    assert git(out, "rev-parse", "HEAD~1").strip() == tip
+    assert git(out, "log", "-1", "--format=%s").startswith("driftaudit snapshot:")
+    assert git(out, "status", "--porcelain").strip() == ""
+
+    # Killed after that last commit, before its checkpoints went: said, nothing else done.
+    head = git(out, "rev-parse", "HEAD").strip()
+    record.mkdir(parents=True)
+    (record / "run.json").write_text("{}")
+    code, _, err = run(
+        capsys,
+        "backfill",
+        "us-east-1",
+        "-o",
+        str(out),
+        "--since",
+        "30 days ago",
+        "--endpoint-url",
+        fake.url,
+    )
+    assert code == 0 and "was complete; checkpoints removed" in err
+    assert git(out, "rev-parse", "HEAD").strip() == head and not record.exists()

@@ -138,6 +138,8 @@ class Output:
     lock: RunLock
     #: An earlier run wrote the backfilled commits and was interrupted before the end.
     finishing: bool = False
+    #: An earlier run did everything but remove its checkpoints.
+    complete: bool = False
 
 
 def open_output(directory: Path) -> Output:
@@ -151,18 +153,19 @@ def open_output(directory: Path) -> Output:
     repo, rel = open_repo(directory, create=True)
     lock = acquire(directory, f"driftaudit backfill -o {directory}")
     try:
-        finishing = False
+        finishing = complete = False
         if repo.has_commits():
             ours = backfilled(repo, rel)
             count = int(repo.out("rev-list", "--count", "HEAD").strip() or 0)
             kept = (directory / STATE_DIR / checkpoint.SUBDIR / checkpoint.RUN_FILE).is_file()
-            if not (ours and len(ours) == count and kept):
+            complete = kept and bool(ours) and len(ours) == count - 1 and _snapshot_on(repo, ours)
+            if not (ours and len(ours) == count and kept) and not complete:
                 raise BackfillError(
                     f"{directory} is in a repository with history ({count} commits): git "
                     "cannot put commits before its first; backfill into a new directory and "
                     "run the daily job there from then on (README: Starting with history)"
                 )
-            finishing = True
+            finishing = not complete
         else:
             in_the_way = sorted(
                 e.name for e in os.scandir(directory) if e.name not in (".git", STATE_DIR)
@@ -181,7 +184,17 @@ def open_output(directory: Path) -> Output:
     except BaseException:
         lock.release()
         raise
-    return Output(directory, repo, rel, lock, finishing)
+    return Output(directory, repo, rel, lock, finishing, complete)
+
+
+def _snapshot_on(repo: Repo, ours: dict[str, str]) -> bool:
+    """HEAD is the snapshot of now, committed on the last backfilled commit."""
+    from driftaudit.change.rangediff import recorded_run
+
+    parent = repo.git("rev-parse", "-q", "--verify", "HEAD^", check=False).stdout.decode().strip()
+    return (
+        parent == list(ours)[-1] and recorded_run(repo.out("log", "-1", "--format=%B")) is not None
+    )
 
 
 # --- 3. what is there now ----------------------------------------------------------------------
@@ -422,6 +435,12 @@ def _run(
     config = ConfigClients(pool)
     outcome = Outcome()
     store = checkpoint.Checkpoints(output.directory)
+    if output.complete:
+        # Killed after its last commit, before removing its checkpoints: nothing is left.
+        store.finish()
+        warn(f"driftaudit: the backfill of {output.directory} was complete; checkpoints removed")
+        outcome.head = output.repo.resolve("HEAD")
+        return outcome
     accounts = sorted({a.account_id for a, _ in targets})
     regions = sorted({r for _, rs in targets for r in rs})
     record = {

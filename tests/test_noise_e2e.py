@@ -15,7 +15,7 @@ import pytest
 from jsonschema import Draft4Validator
 
 from driftaudit.schemas import errors
-from tests.support.gitsnap import ACCOUNT, REGION, init_repo, run
+from tests.support.gitsnap import ACCOUNT, REGION, git, init_repo, run
 from tests.support.motoserver import MotoServer
 from tests.test_mail import Handler, smtp_server
 
@@ -136,6 +136,11 @@ def test_attach_move_and_scale_in_are_one_logical_change_each(
     assert len(terminated) == 2
     assert {p["relation"] for p in terminated} == {"terminated by Auto Scaling group app"}
     assert {p["action"] for p in change["derived"]} == {"removed"}
+    # The commit message, the audit trail, still names every resource that changed.
+    message = git(snaps.parent, "log", "-1", "--format=%B")
+    assert message.startswith("driftaudit snapshot: 1 change(s) (1 low)\n")
+    for part in terminated:
+        assert f"[low] instances {part['id']}: removed" in message
 
     # The whole period: three logical changes, the gate on the same severities as before.
     code, out, _ = run(capsys, "diff", "-C", str(snaps), "HEAD~3", "HEAD", "--fail-on", "medium")

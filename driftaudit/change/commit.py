@@ -101,8 +101,11 @@ def commit_message(
     for t, actions in s["by_type"].items():
         lines.append(f"{t}: " + ", ".join(f"{n} {a}" for a, n in actions.items()))
     if not initial and changes:
-        entries = [(d.severity, f"{c.label}: {d.text}") for c in changes for d in c.details] + [
-            (c.severity, f"{c.type} {c.label}: {c.action}") for c in changes if not c.details
+        # Every part, the derived ones too (collapse.py folds them for reading): the audit
+        # trail names each resource that changed.
+        parts = [p for c in changes for p in c.parts()]
+        entries = [(d.severity, f"{c.label}: {d.text}") for c in parts for d in c.details] + [
+            (c.severity, f"{c.type} {c.label}: {c.action}") for c in parts if not c.details
         ]
         entries.sort(key=lambda e: -severity_rank(e[0]))  # stable: keeps the diff's order
         lines.append("")

@@ -140,6 +140,13 @@ def _open(directory: Path) -> tuple[Path, int]:
         raise DriftauditError(f"cannot create the lock file {path}: {e.strerror or e}") from e
 
 
+def state_dir(directory: Path) -> int:
+    """``DIR/.driftaudit`` opened (made, with its .gitignore, when missing) without following
+    a link: a directory file descriptor the caller closes. The run lock and the CloudTrail
+    cache (driftaudit/attribution/cache.py) live there."""
+    return _state_dir(directory)
+
+
 def _state_dir(directory: Path) -> int:
     """``DIR/.driftaudit`` (made, with a .gitignore of everything, when missing), opened
     without following a link: it is inside DIR, which a pull request may have shaped."""

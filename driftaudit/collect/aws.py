@@ -60,7 +60,15 @@ FORBIDDEN = frozenset(
 # sts:AssumeRole (for --role-arn) exchanges credentials; it changes nothing in any account.
 # So does AssumeRoleWithWebIdentity, which boto3's own chain calls for OIDC credentials
 # (AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE: GitLab CI, EKS) through the guarded session.
-ALSO_ALLOWED = frozenset({("sts", "AssumeRole"), ("sts", "AssumeRoleWithWebIdentity")})
+# cloudtrail:LookupEvents (``--attribute``) reads the event history; it is named Lookup*, not
+# Describe/List/Get, and is the only such operation allowed.
+ALSO_ALLOWED = frozenset(
+    {
+        ("sts", "AssumeRole"),
+        ("sts", "AssumeRoleWithWebIdentity"),
+        ("cloudtrail", "LookupEvents"),
+    }
+)
 
 REGION_RE = re.compile(r"^[a-z]{2}(?:-[a-z]+)+-\d{1,2}$")
 ACCOUNT_RE = re.compile(r"^\d{12}$")

@@ -21,6 +21,7 @@ Examples:
   driftaudit diff -C snapshots HEAD~1 HEAD --format markdown
   driftaudit diff -C snapshots --fail-on security_groups   # CI gate
   driftaudit diff -C snapshots --fail-on high
+  driftaudit diff -C snapshots --since "1 day ago" --attribute   # who, exactly when
   driftaudit diff -C snapshots --config ops/driftaudit.yaml   # its severity and ignore rules
 
 \b
@@ -50,6 +51,13 @@ def gate(changes: list[Change], fail_on: tuple[str, ...]) -> bool:
 @options.revision_range
 @options.report_format("text")
 @options.fail_on
+@click.option(
+    "--attribute",
+    is_flag=True,
+    help="Look up each change's exact time and actor in CloudTrail (LookupEvents, the last "
+    "90 days; needs AWS credentials for the changed accounts: the accounts file in "
+    "driftaudit.yaml, else the caller's own). Lookups are cached in DIR/.driftaudit/cloudtrail.",
+)
 def diff(
     directory: Path,
     revisions: tuple[str, ...],
@@ -60,6 +68,7 @@ def diff(
     types: tuple[str, ...],
     config: Path | None,
     fail_on: tuple[str, ...],
+    attribute: bool,
 ) -> None:
     """Show what changed between two snapshots (default: working tree against HEAD)."""
     from driftaudit.change.rangediff import diff_directory
@@ -76,7 +85,12 @@ def diff(
     for note in result.notes:
         click.echo(f"driftaudit: {note}", err=True)
     options.echo_expired(result.expired)
-    options.write_output(render(model(result), fmt, template_dir), output)
+    report = model(result)
+    if attribute:
+        from driftaudit.attribution.run import diff as attribute_diff
+
+        click.echo(f"driftaudit: {attribute_diff(report, result, directory, config)}", err=True)
+    options.write_output(render(report, fmt, template_dir), output)
     for problem in result.unreadable:
         click.echo(f"driftaudit: {problem}", err=True)
     if result.unreadable:

@@ -84,6 +84,17 @@ def scope_options(f: F) -> F:
     )(f)
 
 
+def attribute_option(f: F) -> F:
+    return click.option(
+        "--attribute",
+        is_flag=True,
+        help="Look up the exact time and actor of each boundary in CloudTrail (LookupEvents, "
+        "the last 90 days; needs AWS credentials for the snapshots' accounts: the accounts "
+        "file in driftaudit.yaml, else the caller's own). Lookups are cached in "
+        "DIR/.driftaudit/cloudtrail.",
+    )(f)
+
+
 def port_option(f: F) -> F:
     return click.option(
         "--port",
@@ -99,6 +110,8 @@ def run(
     at: str | None,
     query: Callable[..., dict[str, Any]],
     text: Callable[[dict[str, Any]], str],
+    attribute: bool = False,
+    ipam: bool = False,
     **kwargs: Any,
 ) -> None:
     import sqlite3
@@ -139,6 +152,16 @@ def run(
 
             raise GitError(f"no snapshot commits under {directory} in the history of HEAD")
         result = query(index, at=when, **kwargs)
+        if ipam:
+            from driftaudit.attribution.run import ipam as ipam_answer
+
+            ipam_answer(result, index, directory, when)
+            for problem in result["ipam"]["problems"]:
+                click.echo(f"driftaudit: IPAM: {problem}", err=True)
+        if attribute:
+            from driftaudit.attribution.run import history as attribute_history
+
+            click.echo(f"driftaudit: {attribute_history(result, index, directory)}", err=True)
     finally:
         index.close()
     _name_accounts(directory, result)
@@ -186,14 +209,26 @@ def history() -> None:
         "  driftaudit history ip 2001:db8::10 --format json -C snapshots\n"
         "  driftaudit history ip 10.191.12.13 --format html -o ip.html -C snapshots\n"
         "  driftaudit history ip 10.191.12.99 --vpc vpc-0a1b2c3d --account 123456789012 "
-        "--region us-east-1 -C snapshots\n\n" + TIMES
+        "--region us-east-1 -C snapshots\n"
+        "  driftaudit history ip 10.191.12.13 --attribute -C snapshots   # who, exactly when\n"
+        "  driftaudit history ip 10.191.12.13 --ipam -C snapshots        # and IPAM's history\n\n"
+        + TIMES
     ),
 )
 @click.argument("address")
+@click.option(
+    "--ipam",
+    is_flag=True,
+    help="Also ask Amazon VPC IPAM (GetIpamAddressHistory) in each snapshotted account and "
+    "region that has an IPAM: its records of the address, sampled by IPAM, shown apart.",
+)
+@attribute_option
 @scope_options
 @common
 def ip(
     address: str,
+    ipam: bool,
+    attribute: bool,
     account: str | None,
     region: str | None,
     vpc: str | None,
@@ -220,6 +255,8 @@ def ip(
         at,
         ip_history,
         ip_text,
+        attribute=attribute,
+        ipam=ipam,
         address_text=address,
         account=account,
         region=region,
@@ -234,7 +271,9 @@ def ip(
         "  driftaudit history rule --group sg-0a1b2c3d --port 22 -C snapshots\n"
         "  driftaudit history rule --source 10.0.0.0/8 --direction any --format json\n"
         "  driftaudit history rule --source 10.191.12.40 --account 123456789012 --vpc "
-        "vpc-0a1b2c3d -C snapshots\n\n" + TIMES
+        "vpc-0a1b2c3d -C snapshots\n"
+        "  driftaudit history rule --source 10.191.12.13 --port 22 --attribute -C snapshots\n\n"
+        + TIMES
     ),
 )
 @click.option(
@@ -256,6 +295,7 @@ def ip(
     show_default=True,
     help="Rule direction.",
 )
+@attribute_option
 @scope_options
 @common
 def rule(
@@ -263,6 +303,7 @@ def rule(
     source: str | None,
     port: int | None,
     direction: str,
+    attribute: bool,
     account: str | None,
     region: str | None,
     vpc: str | None,
@@ -287,6 +328,7 @@ def rule(
         at,
         rule_history,
         rule_text,
+        attribute=attribute,
         group=group,
         source=source,
         port=port,
@@ -303,7 +345,8 @@ def rule(
         "\b\nExamples:\n  driftaudit history exposure 10.191.12.13 -C snapshots\n"
         "  driftaudit history exposure 10.191.12.13 --port 443 --format json -C snapshots\n"
         "  driftaudit history exposure 8.8.8.8 --port 22 --no-world --account 123456789012 "
-        "--region us-east-1 --vpc vpc-0a1b2c3d -C snapshots\n\n" + TIMES
+        "--region us-east-1 --vpc vpc-0a1b2c3d -C snapshots\n"
+        "  driftaudit history exposure 10.191.12.13 --port 22 --attribute -C snapshots\n\n" + TIMES
     ),
 )
 @click.argument("address")
@@ -314,12 +357,14 @@ def rule(
     is_flag=True,
     help="Leave out rules open to the world (0.0.0.0/0, ::/0): every address is let in by them.",
 )
+@attribute_option
 @scope_options
 @common
 def exposure(
     address: str,
     port: int | None,
     no_world: bool,
+    attribute: bool,
     account: str | None,
     region: str | None,
     vpc: str | None,
@@ -344,6 +389,7 @@ def exposure(
         at,
         exposure_query,
         exposure_text,
+        attribute=attribute,
         address_text=address,
         port=port,
         world=not no_world,

@@ -40,6 +40,39 @@ def _end(end: dict[str, Any]) -> str:
     )
 
 
+def _attributed(item: dict[str, Any], key: str, indent: str = "         ") -> list[str]:
+    """The CloudTrail answer of a boundary (``--attribute``), when there is one."""
+    from driftaudit.attribution.questions import line
+
+    answer = (item.get("attribution") or {}).get(key)
+    return [indent + line(answer)] if answer else []
+
+
+def _ipam(result: dict[str, Any]) -> list[str]:
+    """Amazon VPC IPAM's records of the address (``--ipam``), apart from the snapshots'."""
+    found = result.get("ipam")
+    if found is None:
+        return []
+    asked = ", ".join(f"{a['ipam']} ({a['account']}/{a['region']})" for a in found["asked"])
+    if not found["asked"]:
+        return ["# IPAM: no Amazon VPC IPAM in the snapshotted accounts and regions"]
+    lines = [
+        f"# IPAM: GetIpamAddressHistory {found['cidr']} in the {found['scope']} scope of {asked}"
+        ": times are IPAM's samples (a change may be earlier than its sampled start)"
+    ]
+    if not found["records"]:
+        lines.append(f"{found['cidr']}: no IPAM record")
+    for r in found["records"]:
+        name = f" ({r['name']})" if r.get("name") else ""
+        vpc = f" {r['vpc']}" if r.get("vpc") else ""
+        until = f"until {r['sampled_end']}" if r.get("sampled_end") else "still so (no end sampled)"
+        lines.append(
+            f"{r['cidr']}  {r['type']} {r['id']}{name}  {r['account']}/{r['region']}{vpc}  "
+            f"(from IPAM {r['ipam']}) sampled from {r['sampled_start']} {until}"
+        )
+    return lines
+
+
 def _header(result: dict[str, Any]) -> list[str]:
     index = result["index"]
     count = index["snapshots"]
@@ -134,8 +167,9 @@ def ip_text(result: dict[str, Any]) -> str:
         via = f" via {h['via']}" if h["via"] else ""
         what = _named(KIND.get(h["type"], h["type"]), h["id"], h["name"])
         lines.append(f"{address}  {what}  {h['kind']} {h['address']}{via}  {_where(h)}")
-        lines += ["  " + _start(h["start"]), "  " + _end(h["end"])]
-    return _join(lines)
+        lines += ["  " + _start(h["start"]), *_attributed(h, "start")]
+        lines += ["  " + _end(h["end"]), *_attributed(h, "end")]
+    return _join(lines + _ipam(result))
 
 
 def rule_text(result: dict[str, Any]) -> str:
@@ -147,9 +181,23 @@ def rule_text(result: dict[str, Any]) -> str:
         via = _via(window["via"])
         if via:
             lines.append(f"  {via}")
-        lines += ["  " + _start(window["start"]), "  " + _end(window["end"])]
+        lines += ["  " + _start(window["start"]), *_attributed(window, "start")]
+        lines += ["  " + _end(window["end"]), *_attributed(window, "end")]
         lines += _targets(window, "  ")
     return _join(lines)
+
+
+def _causes(window: dict[str, Any], key: str) -> list[str]:
+    """What opened or closed an exposure window, each with its CloudTrail answer."""
+    from driftaudit.attribution.questions import line
+
+    answers = (window.get("attribution") or {}).get(key) or []
+    lines = []
+    for n, cause in enumerate(window[key]):
+        lines.append(f"         {cause}")
+        if n < len(answers) and answers[n]:
+            lines.append(f"           {line(answers[n])}")
+    return lines
 
 
 def exposure_text(result: dict[str, Any]) -> str:
@@ -168,9 +216,9 @@ def exposure_text(result: dict[str, Any]) -> str:
     for n, w in enumerate(windows, 1):
         lines.append(f"window {n}")
         lines.append("  " + _start(w["start"]))
-        lines += [f"         {cause}" for cause in w["opened_by"]]
+        lines += _causes(w, "opened_by")
         lines.append("  " + _end(w["end"]))
-        lines += [f"         {cause}" for cause in w["closed_by"]]
+        lines += _causes(w, "closed_by")
         for r in w["rules"]:
             lines.append(f"  rule   {_rule_line(r)}")
             via = _via(r["via"])

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import statistics
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from driftaudit.change.differ import SEVERITIES, Change, compare, severity_rank
 from driftaudit.change.prefixlists import see_through
 from driftaudit.change.severity import Rules, classify
 from driftaudit.change.silence import Silenced, silence
+from driftaudit.change.undone import undone
 from driftaudit.errors import ConfigError
 from driftaudit.gitrepo import WORKTREE, Entry, GitError, Repo
 from driftaudit.layout import parse_document, pathspecs, under
@@ -405,65 +405,7 @@ def period(
                 "runs": runs[day],
             }
         )
-    return out, undone(seen, final)
-
-
-#: (account, region, type, id, kind, path): one detail of one resource, or ("resource", "")
-#: for a resource added or removed, whatever its value.
-_Trace = tuple[str, str, str, str, str, str]
-
-
-def _traces(part: Change) -> list[tuple[_Trace, str, str]]:
-    """(key, severity, text) of every detail of one change (its folded parts apart)."""
-    base = (part.account, part.region, part.type, part.id)
-    out = []
-    if part.action != "modified":
-        out.append(((*base, "resource", ""), part.action_severity or part.severity, part.action))
-    for d in part.details:
-        out.append(((*base, d.kind, d.path), d.severity, d.text))
-    return out
-
-
-def undone(
-    commits: Sequence[tuple[RangeCommit, Sequence[Change]]], final: Sequence[Change]
-) -> list[dict[str, Any]]:
-    """What the commits of a range changed that the range's own diff (``final``) no longer
-    shows: a rule added on day 5 and removed on day 6, a field changed and changed back, an
-    instance launched and terminated. One entry per detail (or resource added or removed)
-    that a later commit of the range changed again, with the day it was made and the day
-    of the last such commit (``undone``); the undoing itself is not listed, nor a detail only
-    hidden by what happened to its resource later. Oldest first, worst first within a day."""
-    shown = {key for c in final for part in c.parts() for key, _, _ in _traces(part)}
-    touched: dict[_Trace, list[int]] = {}
-    for n, (_, changes) in enumerate(commits):
-        for change in changes:
-            for part in change.parts():
-                for key, _, _ in _traces(part):
-                    touched.setdefault(key, []).append(n)
-    out = []
-    for n, (commit, changes) in enumerate(commits):
-        for change in changes:
-            for part in change.parts():
-                for key, severity, text in _traces(part):
-                    last = touched[key][-1]
-                    if key in shown or last <= n:
-                        continue
-                    out.append(
-                        {
-                            "date": commit.day.isoformat(),
-                            "undone": commits[last][0].day.isoformat(),
-                            "commit": commit.sha,
-                            "severity": severity,
-                            "account": part.account,
-                            "region": part.region,
-                            "type": part.type,
-                            "id": part.id,
-                            "name": part.name,
-                            "text": text,
-                        }
-                    )
-    out.sort(key=lambda u: (u["date"], -severity_rank(u["severity"])))
-    return out
+    return out, undone([(c.day, c.sha, changes) for c, changes in seen], final)
 
 
 def days_without_run(days: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -575,7 +517,7 @@ def revision_day(repo: Repo, rev: Revision) -> dt.date:
     return _commit_time(repo, rev.rev).date()
 
 
-def _is_run(sha: str, body: str, rel: str, touched: set[str]) -> bool:
+def is_run(sha: str, body: str, rel: str, touched: set[str]) -> bool:
     """:func:`range_commits`' test: a commit that changes a snapshot file of DIR (``touched``),
     or records a run of DIR or failed parts."""
     found = recorded_run(body)
@@ -583,7 +525,7 @@ def _is_run(sha: str, body: str, rel: str, touched: set[str]) -> bool:
 
 
 def last_snapshot_commit(repo: Repo, rel: str) -> str:
-    """The last first-parent commit of HEAD that is a run of DIR (:func:`_is_run`): what a
+    """The last first-parent commit of HEAD that is a run of DIR (:func:`is_run`): what a
     report without a range shows. Baseline edits, notes and another directory's runs after
     it are skipped."""
     if not repo.has_commits():
@@ -593,53 +535,11 @@ def last_snapshot_commit(repo: Repo, rel: str) -> str:
     raw = repo.out("log", "--first-parent", "-z", "--format=%H%n%B", span)
     for record in raw.split("\0"):  # newest first
         sha, _, body = record.strip("\n").partition("\n")
-        if sha and _is_run(sha, body, rel, set()):
+        if sha and is_run(sha, body, rel, set()):
             return sha
     if not touched:
         raise GitError(f"no snapshot commit of {rel} in {repo.root} (snapshot with --commit first)")
     return touched
-
-
-def run_times(repo: Repo, rel: str, limit: int = 60) -> list[dt.datetime]:
-    """The times of the runs of DIR among the last ``limit`` first-parent commits of HEAD,
-    newest first: to tell whether the job ran."""
-    if not repo.has_commits():
-        return []
-    first_parent = ("--first-parent", f"-{limit}", "HEAD")
-    touched = set(repo.out("rev-list", *first_parent, "--", *pathspecs(rel)).split())
-    out = []
-    for record in repo.out("log", *first_parent, "-z", "--format=%H %ct%n%B").split("\0"):
-        header, _, body = record.strip("\n").partition("\n")
-        if header and _is_run(header.split()[0], body, rel, touched):
-            out.append(dt.datetime.fromtimestamp(int(header.split()[1]), dt.timezone.utc))
-    return out
-
-
-def overdue(times: Sequence[dt.datetime], now: dt.datetime) -> str | None:
-    """Why the job seems not to have run, or None: no run recorded, or the last one
-    (``times``, newest first) older than one and a half times the usual interval between
-    runs (their median; a day when fewer than two intervals are known), as ``history --at``
-    warns."""
-    if not times:
-        return "no snapshot run is recorded"
-    gaps = [(a - b).total_seconds() for a, b in zip(times, times[1:], strict=False)]
-    usual = statistics.median(gaps) if len(gaps) >= 2 else 86400.0
-    age = (now - times[0]).total_seconds()
-    if age <= 1.5 * max(usual, 60.0):
-        return None
-    last = times[0].strftime("%Y-%m-%dT%H:%M:%SZ")
-    return (
-        f"the last snapshot run is from {last}, {_span(age)} ago, while runs are usually "
-        f"{_span(usual)} apart: did the job run?"
-    )
-
-
-def _span(seconds: float) -> str:
-    if seconds >= 2 * 86400:
-        return f"{seconds / 86400:.0f} days"
-    if seconds >= 2 * 3600:
-        return f"{seconds / 3600:.0f} hours"
-    return f"{seconds / 60:.0f} minutes"
 
 
 def diff_directory(
@@ -679,25 +579,6 @@ def diff_directory(
         result.ran = any(d["runs"] for d in runs)
     result.aliases = account_aliases(repo, rel, new.rev, path)
     return result
-
-
-def run_alerts(directory: Path, result: DiffResult, now: dt.datetime) -> list[str]:
-    """What says the job did not run, for a mail: no run recorded in the range (``report
-    BEFORE HEAD`` after a snapshot that could not commit), and the last run of DIR older
-    than expected at ``now`` (:func:`overdue`)."""
-    from driftaudit.gitrepo import open_repo
-
-    alerts = []
-    if result.ran is False:
-        alerts.append(
-            f"no snapshot run is recorded from {result.old.label} to {result.new.label}: "
-            "the snapshot did not commit"
-        )
-    repo, rel = open_repo(directory)
-    late = overdue(run_times(repo, rel), now)
-    if late is not None:
-        alerts.append(late)
-    return alerts
 
 
 def repository_rules(repo: Repo, config: Path | None) -> Rules:

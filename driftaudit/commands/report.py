@@ -93,7 +93,8 @@ def report(
     import datetime as dt
 
     from driftaudit.change.differ import severity_rank
-    from driftaudit.change.rangediff import diff_directory, run_alerts
+    from driftaudit.change.rangediff import diff_directory
+    from driftaudit.change.runs import run_alerts
     from driftaudit.render.mail import check_address, check_label
     from driftaudit.render.report import model, render, report_settings, subject
 

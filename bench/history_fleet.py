@@ -64,6 +64,8 @@ REGIONS = {
     "eu-west-1": (192, "34.240", 0.3),
     "ap-southeast-2": (193, "13.236", 0.2),
 }
+#: Instances per /20 subnet before a region gets another one (3 at least, 16 at most).
+SUBNET_LOAD = 2500
 #: The first snapshot's time; snapshot ``d`` is taken ``d`` days later.
 START = dt.datetime(2024, 3, 4, 6, 0, 0, tzinfo=dt.timezone.utc)
 GIT = ["git", "-c", "user.name=bench", "-c", "user.email=bench@localhost"]
@@ -202,6 +204,13 @@ class Fleet:
             )
             for name, (octet, prefix, _) in REGIONS.items()
         }
+        # A /20 holds about 4,000 addresses: a large fleet (--instances 50000) gets more
+        # subnets, named without drawing from rng so smaller fleets stay as they were.
+        for name, share in zip(REGIONS, self._spread_counts(instances), strict=True):
+            net = self.regions[name]
+            while len(net.subnets) < min(16, -(-share // SUBNET_LOAD)):
+                k = len(net.subnets)
+                net.subnets.append((f"subnet-{net.octet:03x}{k:014x}", f"{name}{'abc'[k % 3]}"))
         self.public_used: set[str] = set(RESERVED)
         self.groups: dict[str, Group] = {}
         self.instances: dict[str, Instance] = {}
@@ -241,6 +250,10 @@ class Fleet:
             [self._rule(True, "-1", None, "cidr", "0.0.0.0/0")],
             {"Name": "bastion-access", "team": "infra", "env": "prod"},
         )
+
+    def _spread_counts(self, count: int) -> list[int]:
+        spread = self._spread(count)
+        return [spread.count(name) for name in REGIONS]
 
     def _spread(self, count: int) -> list[str]:
         names = list(REGIONS)
@@ -327,7 +340,7 @@ class Fleet:
         return self._rule(False, "tcp", (port, port), "group", peer, rng.choice(("", "app")))
 
     def _subnet_cidr(self, net: RegionNet) -> str:
-        return f"10.{net.octet}.{16 * self.rng.randrange(3)}.0/20"
+        return f"10.{net.octet}.{16 * self.rng.randrange(len(net.subnets))}.0/20"
 
     def new_group(self, region: str, in_use: bool = True) -> Group:
         rng = self.rng
@@ -368,7 +381,11 @@ class Fleet:
         rng, net = self.rng, self.regions[region]
         self.counter += 1
         if subnet is None:
-            subnet = rng.randrange(3) if private_ip is None else int(private_ip.split(".")[2]) // 16
+            subnet = (
+                rng.randrange(len(net.subnets))
+                if private_ip is None
+                else int(private_ip.split(".")[2]) // 16
+            )
         ip = private_ip or self._private_ip(net, subnet)
         net.used.add(ip)
         wants_public = rng.random() < 0.3 if public is None else public

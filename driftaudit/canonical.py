@@ -161,6 +161,12 @@ def _yaml_str(text: str) -> str:
     return _quoted(text)
 
 
+def written_plain(text: str) -> bool:
+    """Whether the emitter writes ``text`` unquoted (driftaudit.history.canonscan reads
+    only such plain scalars as strings)."""
+    return _yaml_str(text) == text
+
+
 def _yaml_scalar(value: Any) -> str:
     if isinstance(value, str):
         return _yaml_str(value)

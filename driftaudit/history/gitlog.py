@@ -1,70 +1,60 @@
-"""The snapshot history as git holds it, read in one pass: one ``git log --raw`` over the
-first-parent chain for the changed files, one ``git log`` of the chain's messages for the
-runs recorded without a change, one ``git cat-file --batch`` for the files' contents. Never a
-checkout per commit."""
+"""The snapshot history as git holds it, read in one pass and as it comes: one
+``git log --raw`` over the first-parent chain for the changed files, one ``git log`` of the
+chain's messages for the runs recorded without a change, and ``git cat-file --batch`` for the
+files' contents. Never a checkout per commit, and never the whole log in memory: a full
+build's first commit lists every file of the estate.
+"""
 
 from __future__ import annotations
 
 import subprocess
-import threading
+import tempfile
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import IO
 
 from driftaudit.gitrepo import GitError, Repo
 
 NULL_SHA = "0" * 40
+_CHUNK = 1 << 20
 
 
 @dataclass
 class Commit:
     sha: str
     time: int  # committer date, seconds since the epoch: the snapshot's time
-    #: (path, new blob id or None when the file was deleted), as diffed against the first
-    #: parent (a merge counts the changes it brings in at the merge).
-    changes: list[tuple[str, str | None]] = field(default_factory=list)
-    #: path -> git mode of a new entry that is not a regular file (120000 a symbolic link,
-    #: 160000 a submodule): never read as a document.
-    special: dict[str, str] = field(default_factory=dict)
     #: The commit records a run of ``snapshot --commit`` for this directory (a run that
     #: changed nothing is an empty commit): the state was seen then, unchanged.
     run: bool = False
 
 
-def snapshot_commits(repo: Repo, span: str, paths: Sequence[str], rel: str) -> list[Commit]:
-    """The samples of ``span`` (``HEAD`` or ``OLD..HEAD``), oldest first: the commits of the
-    first-parent chain that change a file under ``paths``, or record a run of the snapshot
-    directory ``rel`` (``Driftaudit-Run:``, or the failed parts of a partial run, read only in
-    the form ``snapshot --commit`` writes them: see driftaudit.change.rangediff)."""
-    changing = {c.sha: c for c in _changing(repo, span, paths)}
-    raw = repo.git("log", "--first-parent", "--reverse", "-z", "--format=%H %ct%n%B", span).stdout
-    commits = []
-    for record in raw.split(b"\0"):
-        header, _, body = record.strip(b"\n").partition(b"\n")
-        if not header:
-            continue
-        sha, ctime = header.decode().split()
-        commit = changing.get(sha)
-        run = b"Driftaudit-" in body and _records_run(body.decode("utf-8", "replace"), rel)
-        if commit is None and not run:
-            continue
-        commit = commit or Commit(sha, int(ctime))
-        commit.run = run
-        commits.append(commit)
-    return commits
+@dataclass(frozen=True)
+class Change:
+    """One file a commit changes, as diffed against its first parent (a merge counts the
+    changes it brings in at the merge)."""
+
+    path: str
+    blob: str | None  # None: the file was deleted
+    #: git's mode of the new entry: "100644"; "120000" a symbolic link, "160000" a
+    #: submodule (never read as a document).
+    mode: str
+
+    @property
+    def special(self) -> bool:
+        return self.blob is not None and not self.mode.startswith("100")
 
 
-def _records_run(message: str, rel: str) -> bool:
-    # Imported only for messages that may record a run: queries stay quick to start.
-    from driftaudit.change.rangediff import recorded_failures, recorded_run
-
-    record = recorded_run(message)
-    return (record is not None and record.of(rel)) or bool(recorded_failures(message))
-
-
-def _changing(repo: Repo, span: str, paths: Sequence[str]) -> list[Commit]:
-    """Commits of ``span`` along the first-parent chain that change a file under ``paths``,
-    with those changes, oldest first."""
-    raw = repo.git(
+def walk(
+    repo: Repo, span: str, paths: Sequence[str], rel: str
+) -> Iterator[tuple[Commit, Iterator[Change]]]:
+    """The samples of ``span`` (``HEAD`` or ``OLD..HEAD``), oldest first, each with its
+    changes under ``paths``: the commits of the first-parent chain that change such a file or
+    record a run of the snapshot directory ``rel`` (``Driftaudit-Run:``, or the failed parts
+    of a partial run, read only in the form ``snapshot --commit`` writes them: see
+    driftaudit.change.rangediff). Each commit's changes are read from git as they are
+    iterated, so they must be consumed before the next commit is asked for."""
+    raw = _Records(
+        repo,
         "log",
         "--first-parent",
         "--reverse",
@@ -78,64 +68,155 @@ def _changing(repo: Repo, span: str, paths: Sequence[str]) -> list[Commit]:
         span,
         "--",
         *paths,
-    ).stdout
-    commits = []
-    for chunk in raw.split(b"\x01")[1:]:
-        header, _, rest = chunk.partition(b"\0")
-        sha, ctime = header.decode().split()
-        commit = Commit(sha, int(ctime))
-        fields = rest.lstrip(b"\n").split(b"\0")
-        for i in range(0, len(fields) - 1, 2):
-            meta = fields[i].split()
-            if not meta:
-                continue
-            new, path = meta[3].decode(), fields[i + 1].decode()
-            commit.changes.append((path, None if new == NULL_SHA else new))
-            mode = meta[1].decode()
-            if new != NULL_SHA and not mode.startswith("100"):
-                commit.special[path] = mode
-        commits.append(commit)
-    return commits
-
-
-def stream_blobs(repo: Repo, blob_ids: Sequence[str]) -> Iterator[tuple[str, bytes]]:
-    """(blob id, content) in the order asked, through one ``git cat-file --batch`` whose
-    output is read as it comes (a year of history does not sit in memory at once)."""
-    if not blob_ids:
-        return
-    proc = subprocess.Popen(
-        ["git", "cat-file", "--batch"],
-        cwd=repo.root,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
     )
-    assert proc.stdin is not None and proc.stdout is not None
-    stdin = proc.stdin
+    messages = _Records(
+        repo, "log", "--first-parent", "--reverse", "-z", "--format=%x01%H %ct%n%B", span
+    )
+    with raw, messages:
+        changing = raw.header()
+        for record in messages.messages():
+            header, _, body = record.partition("\n")
+            sha, ctime = header.split()
+            run = "Driftaudit-" in body and _records_run(body, rel)
+            if changing is not None and changing[0] == sha:
+                yield Commit(sha, int(ctime), run), raw.changes()
+                changing = raw.header()
+            elif run:
+                yield Commit(sha, int(ctime), run), iter(())
+        if changing is not None:
+            raise GitError(f"git log listed commit {changing[0]} out of order")
 
-    def feed() -> None:
-        # A thread, so git never blocks writing output we are not yet reading.
+
+def _records_run(message: str, rel: str) -> bool:
+    # Imported only for messages that may record a run: queries stay quick to start.
+    from driftaudit.change.rangediff import recorded_failures, recorded_run
+
+    record = recorded_run(message)
+    return (record is not None and record.of(rel)) or bool(recorded_failures(message))
+
+
+class _Records:
+    """The NUL-separated fields of a ``git log -z`` read as they come; git's errors named
+    when it is done."""
+
+    def __init__(self, repo: Repo, *args: str) -> None:
+        self.repo, self.args = repo, args
+        # Closed by __exit__: the records are read between __init__ and it.
+        self.stderr: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115
         try:
-            stdin.write(("\n".join(blob_ids) + "\n").encode())
-        except BrokenPipeError:
-            pass
-        finally:
-            stdin.close()
+            self.proc = subprocess.Popen(
+                ["git", *args], cwd=repo.root, stdout=subprocess.PIPE, stderr=self.stderr
+            )
+        except FileNotFoundError as e:
+            self.stderr.close()
+            raise GitError("git is not installed (it is needed for history)") from e
+        self.fields = self._fields()
+        self.pending: str | None = None
 
-    writer = threading.Thread(target=feed, daemon=True)
-    writer.start()
-    done = False
-    try:
-        for blob in blob_ids:
-            header = proc.stdout.readline().split()
-            if len(header) < 3 or header[1] == b"missing":
-                raise GitError(f"blob {blob} is missing from the repository")
-            data = proc.stdout.read(int(header[2]) + 1)[:-1]
-            yield blob, data
-        done = True
-    finally:
-        if not done:
-            proc.kill()
-        proc.stdout.close()
-        writer.join()
-        proc.wait()
+    def __enter__(self) -> _Records:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        failed = exc[0] is None and self._finish() != 0
+        self.proc.stdout.close()  # type: ignore[union-attr]
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        self.stderr.seek(0)
+        stderr = self.stderr.read()
+        self.stderr.close()
+        if failed:
+            command = subprocess.CompletedProcess(self.args, self.proc.returncode, b"", stderr)
+            raise GitError(self.repo._failure(self.args[0], command))
+
+    def _finish(self) -> int:
+        for _ in self.fields:  # what is left, so git can exit
+            pass
+        return self.proc.wait()
+
+    def _fields(self) -> Iterator[str]:
+        stdout = self.proc.stdout
+        assert stdout is not None
+        rest = b""
+        while chunk := stdout.read(_CHUNK):
+            parts = (rest + chunk).split(b"\0")
+            rest = parts.pop()
+            for part in parts:
+                yield part.decode("utf-8", "surrogateescape")
+        if rest:
+            yield rest.decode("utf-8", "surrogateescape")
+
+    def _next(self) -> str | None:
+        if self.pending is not None:
+            field, self.pending = self.pending, None
+            return field
+        return next(self.fields, None)
+
+    def messages(self) -> Iterator[str]:
+        """``%x01``-headed records holding NULs of their own never (commit messages)."""
+        for field in self.fields:
+            field = field.strip("\n")
+            if field.startswith("\x01"):
+                yield field[1:]
+
+    def header(self) -> tuple[str, int] | None:
+        """The next commit of a ``--raw`` log: (sha, time), or None at the end."""
+        while (field := self._next()) is not None:
+            field = field.lstrip("\n")
+            if field.startswith("\x01"):
+                sha, ctime = field[1:].split()
+                return sha, int(ctime)
+        return None
+
+    def changes(self) -> Iterator[Change]:
+        """The ``--raw`` entries of the current commit, up to the next header."""
+        while (field := self._next()) is not None:
+            meta = field.lstrip("\n")
+            if meta.startswith("\x01"):
+                self.pending = meta
+                return
+            parts = meta.split()
+            if not parts:
+                continue
+            path = self._next()
+            if path is None:
+                return
+            new = parts[3]
+            yield Change(path, None if new == NULL_SHA else new, parts[1])
+
+
+class BlobReader:
+    """Blob contents through one long-lived ``git cat-file --batch``, asked in small groups
+    so that neither side's pipe ever fills while the other waits."""
+
+    GROUP = 256  # ids of 41 bytes: well under a pipe's 64 KB
+
+    def __init__(self, repo_root: str) -> None:
+        self.proc = subprocess.Popen(
+            ["git", "cat-file", "--batch"],
+            cwd=repo_root,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+
+    def read(self, blob_ids: Sequence[str]) -> list[bytes]:
+        stdin, stdout = self.proc.stdin, self.proc.stdout
+        assert stdin is not None and stdout is not None
+        out: list[bytes] = []
+        for i in range(0, len(blob_ids), self.GROUP):
+            group = blob_ids[i : i + self.GROUP]
+            stdin.write(("\n".join(group) + "\n").encode())
+            stdin.flush()
+            for blob in group:
+                header = stdout.readline().split()
+                if len(header) < 3 or header[1] == b"missing":
+                    raise GitError(f"blob {blob} is missing from the repository")
+                out.append(stdout.read(int(header[2]) + 1)[:-1])
+        return out
+
+    def close(self) -> None:
+        for stream in (self.proc.stdin, self.proc.stdout):
+            if stream is not None:
+                stream.close()
+        self.proc.wait()

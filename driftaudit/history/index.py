@@ -31,35 +31,19 @@ import stat
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple, cast
 
 from driftaudit import layout
 from driftaudit.collect.collectors import REGISTRY
 from driftaudit.errors import DriftauditError
 from driftaudit.gitrepo import GitError, Repo, open_repo
-from driftaudit.history.gitlog import Commit, snapshot_commits, stream_blobs
-from driftaudit.history.holders import (
-    HOLDER_TYPES,
-    Holding,
-    alive,
-    attached_instance,
-    holdings,
-    released,
-)
+from driftaudit.history import extract, facts
+from driftaudit.history.gitlog import Change, Commit, walk
+from driftaudit.history.holders import HOLDER_TYPES, Holding, released
 from driftaudit.history.rules import span, to_blob
-from driftaudit.network import (
-    LOCATED_ELSEWHERE,
-    acl_entries,
-    acl_subnets,
-    holding_vpc,
-    memberships,
-    prefix_entries,
-    resource_vpc,
-    route_targets,
-)
-from driftaudit.rule import rules_of
+from driftaudit.network import LOCATED_ELSEWHERE
 
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 #: The types read for history; the others are never read. managed_prefix_lists only when
 #: the registry has it.
 TRACKED = tuple(
@@ -119,19 +103,38 @@ class Table:
 
     @property
     def sql(self) -> str:
+        """The table, with the index an update needs (on its last owner column)."""
+
         def column(name: str) -> str:
             kind = "INTEGER" if name in _INTEGER else "BLOB" if name in ("lo", "hi") else "TEXT"
             key = " PRIMARY KEY" if name == "id" else " NOT NULL" if name == "from_seq" else ""
             return f"{name} {kind}{key}"
 
         create = f"CREATE TABLE {self.name}({', '.join(column(c) for c in self.columns)});"
+        return "\n".join([create, *self._indexes(lambda on: on == f"({self.owner[-1]})")])
+
+    @property
+    def owner_index(self) -> str:
+        """The index on the last owner column (every table has one)."""
+        return next(f"{self.name}_{n}" for n, on in self.indexes if on == f"({self.owner[-1]})")
+
+    @property
+    def query_sql(self) -> str:
+        """The indexes only queries use: a full build makes them at the end, in one sort
+        each, rather than keeping them up to date row by row."""
         return "\n".join(
             [
-                create,
                 f"CREATE INDEX {self.name}_open ON {self.name}(to_seq) WHERE to_seq IS NULL;",
-                *(f"CREATE INDEX {self.name}_{n} ON {self.name}{on};" for n, on in self.indexes),
+                *self._indexes(lambda on: on != f"({self.owner[-1]})"),
             ]
         )
+
+    def _indexes(self, which: Callable[[str], bool]) -> list[str]:
+        return [
+            f"CREATE INDEX {self.name}_{n} ON {self.name}{on};"
+            for n, on in self.indexes
+            if which(on)
+        ]
 
 
 HELD = Table(
@@ -201,26 +204,68 @@ SCHEMA = "\n".join(
         "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);",
         "CREATE TABLE samples(seq INTEGER PRIMARY KEY, sha TEXT NOT NULL, "
         "time INTEGER NOT NULL, run INTEGER NOT NULL);",
-        # The current state of every tracked resource, for incremental updates: what depends
-        # on an instance (facts) is re-derived when the instance goes or comes back.
+        # The current state of every tracked resource, read back only for the resources a
+        # commit touches: whether an instance is alive, what an attached holder holds by its
+        # own document (facts, re-applied when its instance goes or comes back), the path
+        # (a file renamed from .yaml to .json is the same resource) and the sample its
+        # document last changed at (seen).
         "CREATE TABLE resources(type TEXT NOT NULL, account TEXT NOT NULL, region TEXT NOT NULL,"
         " rid TEXT NOT NULL, path TEXT NOT NULL, alive INTEGER NOT NULL, attached TEXT,"
-        " vpc TEXT NOT NULL, facts TEXT, PRIMARY KEY (type, account, region, rid)) WITHOUT ROWID;",
+        " vpc TEXT NOT NULL, facts TEXT, seen INTEGER NOT NULL,"
+        " PRIMARY KEY (type, account, region, rid)) WITHOUT ROWID;",
+        "CREATE INDEX resources_attached ON resources(attached, account, region)"
+        " WHERE attached IS NOT NULL;",
+        # Instance or interface id -> the last VPC it was seen in: where an elastic IP
+        # associated with it is (network.holding_vpc).
+        "CREATE TABLE located(rid TEXT PRIMARY KEY, vpc TEXT NOT NULL) WITHOUT ROWID;",
+        # What each route table routes through (peering connections, transit gateways).
+        "CREATE TABLE routes(account TEXT NOT NULL, region TEXT NOT NULL, rid TEXT NOT NULL,"
+        " target TEXT NOT NULL, vpc TEXT NOT NULL);",
+        "CREATE INDEX routes_table ON routes(rid);",
+        "CREATE INDEX routes_target ON routes(target);",
         "CREATE TABLE problems(path TEXT NOT NULL, sha TEXT NOT NULL, message TEXT NOT NULL);",
         *(t.sql for t in TABLES),
     ]
 )
+QUERY_INDEXES = "\n".join(t.query_sql for t in TABLES)
+#: One commit's changes, spilled to SQLite's temporary storage rather than held in memory
+#: (a full build's first commit lists every file), read back by phase. A key added twice
+#: (x.json and x.yaml) keeps the later in path order.
+_SCRATCH = """
+CREATE TEMP TABLE IF NOT EXISTS added(type TEXT, account TEXT, region TEXT, rid TEXT,
+    path TEXT, blob TEXT, mode TEXT, phase INTEGER, PRIMARY KEY (type, account, region, rid));
+CREATE TEMP TABLE IF NOT EXISTS removed(path TEXT PRIMARY KEY, type TEXT, account TEXT,
+    region TEXT, rid TEXT, phase INTEGER);
+CREATE TEMP TABLE IF NOT EXISTS flipped(account TEXT, region TEXT, rid TEXT);
+DELETE FROM added;
+DELETE FROM removed;
+DELETE FROM flipped;
+"""
+#: Parameters per ``IN (...)`` lookup.
+_CHUNK = 500
+#: SQLite's page cache while a full build writes a new index (KB).
+BUILD_CACHE_KB = 32 * 1024
+
+
+def _phase(rtype: str) -> int:
+    """The order a commit's files are applied in: instances first (what is attached to them
+    holds according to them), elastic IPs last (located by the instances and interfaces of
+    the same commit)."""
+    return 1 if rtype == "instances" else 3 if rtype in LOCATED_ELSEWHERE else 2
+
+
+def _chunks(values: list[Any]) -> Iterator[list[Any]]:
+    for i in range(0, len(values), _CHUNK):
+        yield values[i : i + _CHUNK]
 
 
 class _Tracker:
-    """The open rows of one table while commits are applied: identity -> row id per owner;
-    new rows, closed rows and changed attributes written back in one go. An update reads an
-    owner's open rows only when a commit touches that owner (``db`` set): its cost follows
-    the change, not the size of the estate."""
+    """The open rows of one table for the owners a group of files touches: loaded from the
+    index for those owners only, synced to what the files now say, written back and
+    forgotten. Memory follows the group, never the estate."""
 
-    def __init__(self, table: Table, db: sqlite3.Connection | None = None) -> None:
-        self.table, self.db = table, db
-        self.loaded: set[Row] = set()
+    def __init__(self, table: Table) -> None:
+        self.table = table
         self.open: dict[Row, dict[Row, int]] = {}
         self.attrs: dict[int, Row] = {}
         self.new: dict[int, list[Any]] = {}
@@ -230,34 +275,42 @@ class _Tracker:
         self._ident = slice(1 + o, 1 + o + i)
         self._attrs = slice(1 + o + i, 1 + o + i + len(table.attrs))
 
-    def _load(self, owner: Row) -> None:
-        """The owner's open rows, once (every owner table has an index on its last column)."""
-        if self.db is None or owner in self.loaded:
-            return
-        self.loaded.add(owner)
+    def load(self, db: sqlite3.Connection, owners: Iterable[Row]) -> None:
+        """The open rows of ``owners`` (every table has an index on its last owner column)."""
         t = self.table
-        columns = ", ".join(("id", *t.identity, *t.attrs))
-        match = " AND ".join(f"{c} = ?" for c in reversed(t.owner))
-        for row in self.db.execute(
-            f"SELECT {columns} FROM {t.name} WHERE {match} AND to_seq IS NULL",  # noqa: S608
-            tuple(reversed(owner)),
-        ):
-            i = len(t.identity)
-            self.open.setdefault(owner, {})[tuple(row[1 : 1 + i])] = row[0]
-            self.attrs[row[0]] = tuple(row[1 + i :])
+        wanted = {o for o in owners if o not in self.open}
+        for owner in wanted:
+            self.open[owner] = {}
+        last = t.owner[-1]
+        columns = ", ".join(("id", *t.owner, *t.identity, *t.attrs))
+        o, i = len(t.owner), len(t.identity)
+        for chunk in _chunks(sorted({w[-1] for w in wanted})):
+            marks = ",".join("?" * len(chunk))
+            # INDEXED BY: left to itself, SQLite prefers the partial index of open rows, and
+            # reads every open row of the estate.
+            for row in db.execute(
+                f"SELECT {columns} FROM {t.name} INDEXED BY {t.owner_index} "  # noqa: S608
+                f"WHERE {last} IN ({marks}) AND to_seq IS NULL",
+                chunk,
+            ):
+                owner = tuple(row[1 : 1 + o])
+                if owner in wanted:
+                    self.open[owner][tuple(row[1 + o : 1 + o + i])] = row[0]
+                    self.attrs[row[0]] = tuple(row[1 + o + i :])
 
     def sync(
         self, owner: Row, wanted: Mapping[Row, Row], seq: int, next_id: Callable[[], int]
     ) -> None:
-        """Make the owner's open rows exactly ``wanted`` (identity -> attributes) at ``seq``."""
-        self._load(owner)
+        """Make the owner's open rows exactly ``wanted`` (identity -> attributes) at ``seq``.
+        The owner's rows must have been loaded if it has any: a resource the index holds no
+        state for has none."""
         current = self.open.setdefault(owner, {})
         for identity in [k for k in current if k not in wanted]:
             row_id = current.pop(identity)
-            # Last seen at the previous sample: the change happened between the two.
-            if row_id in self.new:
-                self.new[row_id][-1] = seq - 1
+            if row_id in self.new:  # opened at this very sample: it never was
+                del self.new[row_id]
             else:
+                # Last seen at the previous sample: the change happened between the two.
                 self.closed.append((seq - 1, row_id))
         for identity, attrs in wanted.items():
             known = current.get(identity)
@@ -271,8 +324,6 @@ class _Tracker:
             row_id = next_id()
             self.new[row_id] = [row_id, *owner, *identity, *attrs, *self._span(identity), seq, None]
             current[identity] = row_id
-        if not current:
-            self.open.pop(owner, None)
 
     def _span(self, identity: Row) -> list[Any]:
         t = self.table
@@ -285,17 +336,23 @@ class _Tracker:
         out: list[Any] = [s.family, to_blob(s.lo), to_blob(s.hi)]
         return out + ([int(s.lo != s.hi or "/" in value)] if t.ranges else [])
 
-    def write(self, db: sqlite3.Connection) -> None:
+    def flush(self, db: sqlite3.Connection) -> None:
+        """Write what changed and forget the owners."""
         t = self.table
         marks = ", ".join("?" * len(t.columns))
         db.executemany(f"INSERT INTO {t.name} VALUES ({marks})", self.new.values())  # noqa: S608
         db.executemany(f"UPDATE {t.name} SET to_seq = ? WHERE id = ?", self.closed)  # noqa: S608
-        if t.attrs:
+        if t.attrs and self.changed:
             sets = ", ".join(f"{a} = ?" for a in t.attrs)
             db.executemany(
                 f"UPDATE {t.name} SET {sets} WHERE id = ?",  # noqa: S608
                 [(*self.attrs[i], i) for i in sorted(self.changed)],
             )
+        self.open.clear()
+        self.attrs.clear()
+        self.new.clear()
+        self.closed.clear()
+        self.changed.clear()
 
 
 # --- building ----------------------------------------------------------------------------
@@ -335,16 +392,14 @@ class Index:
         self.db.close()
 
 
-@dataclass
-class _Res:
+class _Stored(NamedTuple):
+    """A resource's row in ``resources``."""
+
     path: str
     alive: bool
     attached: str | None
-    vpc: str
-    #: What is re-derived when something else changes: for a holder attached to an instance,
-    #: its holdings (with their VPCs), memberships and name; for a route table, its VPC and
-    #: the peering connections and transit gateways it routes through.
-    facts: dict[str, Any] | None = None
+    facts: dict[str, Any] | None
+    seen: int
 
 
 def _key_of(path: str, rel: str) -> Key | None:
@@ -357,254 +412,333 @@ def _key_of(path: str, rel: str) -> Key | None:
 NO_FACTS: dict[str, Any] = {"held": [], "members": [], "name": ""}
 
 
-class _Builder:
-    """Applies snapshot commits, in order, to the intervals. State is loaded once (empty for a
-    full build) and written back in one transaction with executemany."""
+class _Located(Mapping[str, str]):
+    """``located`` as the ``where`` of network.holding_vpc, read as it is asked."""
 
-    def __init__(self, db: sqlite3.Connection, rel: str, full: bool) -> None:
-        self.db, self.rel, self.full = db, rel, full
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def __getitem__(self, rid: str) -> str:
+        found = self.db.execute("SELECT vpc FROM located WHERE rid = ?", (rid,)).fetchone()
+        if found is None:
+            raise KeyError(rid)
+        return str(found[0])
+
+    def __iter__(self) -> Iterator[str]:
+        return (str(r) for (r,) in self.db.execute("SELECT rid FROM located"))
+
+    def __len__(self) -> int:
+        return int(self.db.execute("SELECT count(*) FROM located").fetchone()[0])
+
+
+class _Builder:
+    """Applies snapshot commits, in order, to the index, a group of files at a time: each
+    commit's changes wait in SQLite, each group's documents are read (in worker processes
+    on a large build), reduced to facts, and applied against the state the index holds for
+    the resources they touch. Nothing of the estate is held in memory."""
+
+    def __init__(self, db: sqlite3.Connection, rel: str, extractor: extract.Extractor) -> None:
+        self.db, self.rel, self.extractor = db, rel, extractor
         self.stats = UpdateStats()
         self.seq = db.execute("SELECT coalesce(max(seq), 0) FROM samples").fetchone()[0]
-        self.samples: list[tuple[int, str, int, int]] = []
-        self.tracks = {t.name: _Tracker(t, None if full else db) for t in TABLES}
-        self.resources: dict[Key, _Res] = {}
-        self.attached_to: dict[tuple[str, str, str], set[Key]] = {}
-        #: Instance or interface id -> its VPC: where an elastic IP associated with it is.
-        self.where: dict[str, str] = {}
-        #: Route table -> (its VPC, what it routes through); and the reverse, per target.
-        self.routes: dict[Key, tuple[str, frozenset[str]]] = {}
-        self.by_target: dict[str, dict[Key, str]] = {}
-        self.dirty_resources: set[Key] = set()
-        self.problems: list[tuple[str, str, str]] = []
+        self.tracks = {t.name: _Tracker(t) for t in TABLES}
         self.next_id = 1 + max(
             db.execute(f"SELECT coalesce(max(id), 0) FROM {t.name}").fetchone()[0]  # noqa: S608
             for t in TABLES
         )
-        if not full:
-            self._load()
-
-    def _load(self) -> None:
-        for t, a, r, rid, path, is_alive, attached, vpc, facts in self.db.execute(
-            "SELECT type, account, region, rid, path, alive, attached, vpc, facts FROM resources"
-        ):
-            key = (t, a, r, rid)
-            loaded = json.loads(facts) if facts else None
-            self.resources[key] = _Res(path, bool(is_alive), attached, vpc, loaded)
-            if attached:
-                self.attached_to.setdefault((a, r, attached), set()).add(key)
-            if t in LOCATING and vpc:
-                self.where[rid] = vpc
-            if t == "route_tables" and loaded is not None:
-                self._route(key, loaded["vpc"], frozenset(loaded["targets"]))
-
-    # -- one commit ---------------------------------------------------------------------
-
-    def apply(self, commit: Commit, docs: dict[str, dict[str, Any] | str]) -> None:
-        """``docs``: path -> parsed document, or a parse error message."""
-        self.seq += 1
-        seq = self.seq
-        self.samples.append((seq, commit.sha, commit.time, int(commit.run)))
-        self.stats.commits += 1
-        touched: dict[Key, dict[str, Any] | None] = {}
-        paths: dict[Key, str] = {}
-        # Deletions first: a file renamed from .yaml to .json in one commit is the same
-        # resource, still present.
-        for path, blob in commit.changes:
-            key = _key_of(path, self.rel)
-            if key is None or blob is not None:  # (untracked types were filtered out)
-                continue
-            res = self.resources.get(key)
-            if res is not None and res.path == path:
-                touched[key], paths[key] = None, path
-        for path, blob in commit.changes:
-            key = _key_of(path, self.rel)
-            if key is None or blob is None:
-                continue
-            doc = docs[path]
-            if isinstance(doc, str):
-                self.problems.append((path, commit.sha, doc))
-                self.stats.unreadable += 1
-                if len(self.stats.problems) < MAX_SHOWN_PROBLEMS:
-                    self.stats.problems.append(f"{doc} (commit {commit.sha[:12]})")
-                touched.pop(key, None)
-                continue
-            touched[key], paths[key] = doc["resource"], path
-        dirty: dict[Key, dict[str, Any] | None] = {}
-        targets: set[str] = set()
-        # Elastic IPs last: they are located by the instances and interfaces of this commit.
-        for key in sorted(touched, key=lambda k: (k[0] in LOCATED_ELSEWHERE, k)):
-            resource, rtype = touched[key], key[0]
-            if rtype in HOLDER_TYPES:
-                dirty[key] = self._update(key, paths[key], resource, dirty)
-                continue
-            self._record(key, paths[key], resource)
-            if rtype == "security_groups":
-                self._sync_rules(key, resource, seq)
-            elif rtype == "route_tables":
-                targets |= self._route_table(key, resource)
-            elif rtype == "managed_prefix_lists":
-                self._sync_list(key, resource, seq)
-            elif rtype == "network_acls":
-                self._sync_acl(key, resource, seq)
-        for key, facts in dirty.items():
-            self._sync_holder(key, facts, seq)
-        for target in sorted(targets):
-            self._sync_links(target, seq)
-
-    def _record(self, key: Key, path: str, resource: dict[str, Any] | None) -> None:
-        self.dirty_resources.add(key)
-        if resource is None:
-            self.resources.pop(key, None)
-        else:
-            self.resources[key] = _Res(path, True, None, resource_vpc(resource))
-
-    def _update(
-        self,
-        key: Key,
-        path: str,
-        resource: dict[str, Any] | None,
-        dirty: dict[Key, dict[str, Any] | None],
-    ) -> dict[str, Any]:
-        """Record a holder's new state; return what it holds and is in by its own document."""
-        rtype, account, region, rid = key
-        old = self.resources.pop(key, None)
-        self.dirty_resources.add(key)
-        if old is not None and old.attached:
-            self.attached_to.get((account, region, old.attached), set()).discard(key)
-        was_alive = old is not None and old.alive
-        facts = NO_FACTS
-        exists = False
-        if resource is not None:
-            exists = alive(rtype, resource)
-            vpc = resource_vpc(resource)
-            if rtype in LOCATING and vpc:
-                self.where[rid] = vpc
-            attached = attached_instance(rtype, resource, account)
-            facts = {
-                "held": [
-                    [*h, holding_vpc(rtype, resource, h.via, self.where)]
-                    for h in holdings(rtype, resource)
-                ],
-                "members": [[m.group, m.via, m.subnet, m.vpc] for m in memberships(rtype, resource)]
-                if exists
-                else [],
-                "name": REGISTRY[rtype].name_of(resource),
-            }
-            self.resources[key] = _Res(path, exists, attached, vpc, facts if attached else None)
-            if attached:
-                self.attached_to.setdefault((account, region, attached), set()).add(key)
-        if rtype == "instances" and exists != was_alive:
-            # What is attached to it holds less from this snapshot on (holders.released).
-            for dependent in self.attached_to.get((account, region, rid), ()):
-                dirty.setdefault(dependent, None)
-        return facts
-
-    def _sync_holder(self, key: Key, facts: dict[str, Any] | None, seq: int) -> None:
-        rtype, account, region, _ = key
-        res = self.resources.get(key)
-        if facts is None:  # re-checked because the instance it is attached to changed
-            facts = (res.facts if res else None) or NO_FACTS
-        vpcs = {tuple(h[:4]): h[4] for h in facts["held"]}
-        held = [Holding(*h[:4]) for h in facts["held"]]
-        members = facts["members"]
-        if res is not None and res.attached:
-            instance = self.resources.get(("instances", account, region, res.attached))
-            if instance is None or not instance.alive:
-                held, members = released(rtype, held), []
-        name = facts["name"]
-        self.tracks["held"].sync(
-            key, {tuple(h): (vpcs[tuple(h)], name) for h in held}, seq, self._id
-        )
-        self.tracks["members"].sync(key, {tuple(m): (name,) for m in members}, seq, self._id)
-
-    def _sync_rules(self, key: Key, resource: dict[str, Any] | None, seq: int) -> None:
-        _, account, region, gid = key
-        name = str((resource or {}).get("GroupName") or "")
-        vpc = resource_vpc(resource or {})
-        wanted: dict[Row, Row] = {}
-        # parse_document has checked every rule (layout.document_problem): they all read.
-        for rule in rules_of(resource or {}):
-            identity = (
-                rule.direction,
-                str(rule.raw.get("Protocol")),
-                rule.from_port,
-                rule.to_port,
-                rule.source_type,
-                rule.source,
-            )
-            wanted[identity] = (name, vpc, rule.description, rule.rule_id)
-        self.tracks["rules"].sync((account, region, gid), wanted, seq, self._id)
-        exists = {(vpc,): (name,)} if resource is not None else {}
-        self.tracks["groups"].sync((account, region, gid), exists, seq, self._id)
-
-    def _route(self, key: Key, vpc: str, targets: frozenset[str]) -> None:
-        self.routes[key] = (vpc, targets)
-        for target in targets:
-            self.by_target.setdefault(target, {})[key] = vpc
-
-    def _route_table(self, key: Key, resource: dict[str, Any] | None) -> set[str]:
-        """Record a route table's targets; the targets whose links may have changed."""
-        old = self.routes.pop(key, None)
-        affected = set(old[1]) if old else set()
-        for target in affected:
-            self.by_target.get(target, {}).pop(key, None)
-        if resource is not None:
-            vpc, targets = resource_vpc(resource), route_targets(resource)
-            self._route(key, vpc, targets)
-            self.resources[key].facts = {"vpc": vpc, "targets": sorted(targets)}
-            affected |= targets
-        return affected
-
-    def _sync_links(self, target: str, seq: int) -> None:
-        vpcs = {v for v in self.by_target.get(target, {}).values() if v}
-        wanted: dict[Row, Row] = {(a, b): () for a in vpcs for b in vpcs if a != b}
-        self.tracks["links"].sync((target,), wanted, seq, self._id)
-        if not self.by_target.get(target):
-            self.by_target.pop(target, None)
-
-    def _sync_list(self, key: Key, resource: dict[str, Any] | None, seq: int) -> None:
-        _, account, region, list_id = key
-        name = str((resource or {}).get("PrefixListName") or "")
-        wanted = {(cidr,): (name, note) for cidr, note in prefix_entries(resource or {})}
-        self.tracks["entries"].sync((account, region, list_id), wanted, seq, self._id)
-
-    def _sync_acl(self, key: Key, resource: dict[str, Any] | None, seq: int) -> None:
-        _, account, region, acl = key
-        owner = (account, region, acl)
-        vpc = resource_vpc(resource or {})
-        subnets = {(s,): (vpc,) for s in acl_subnets(resource or {})}
-        self.tracks["acl_subnets"].sync(owner, subnets, seq, self._id)
-        entries: dict[Row, Row] = {
-            (int(e.egress), e.number, e.action, e.protocol, e.lo, e.hi, e.cidr): ()
-            for e in acl_entries(resource or {})
-        }
-        self.tracks["acl_entries"].sync(owner, entries, seq, self._id)
+        self.where = _Located(db)
+        # Per commit: keys whose new file did not parse (their resource keeps its state, and
+        # a deletion of their other file does not remove it), route targets to re-link.
+        self.unreadable: set[Key] = set()
+        self.targets: set[str] = set()
 
     def _id(self) -> int:
         self.next_id += 1
         return int(self.next_id) - 1
 
+    # -- one commit ---------------------------------------------------------------------
+
+    def apply(self, commit: Commit, changes: Iterable[Change]) -> None:
+        self.seq += 1
+        self.stats.commits += 1
+        for statement in _SCRATCH.strip().split(";"):
+            if statement.strip():
+                self.db.execute(statement)
+        self._spill(changes)
+        self.unreadable.clear()
+        self.targets.clear()
+        for phase in (1, 2, 3):
+            self._additions(commit, phase)
+            self._removals(phase)
+        self._dependents()
+        for target in sorted(self.targets):
+            self._sync_links(target)
+        self._flush()
+        self.db.execute(
+            "INSERT INTO samples VALUES (?, ?, ?, ?)",
+            (self.seq, commit.sha, commit.time, int(commit.run)),
+        )
+
+    def _spill(self, changes: Iterable[Change]) -> None:
+        added: list[tuple[Any, ...]] = []
+        removed: list[tuple[Any, ...]] = []
+        for change in changes:
+            key = _key_of(change.path, self.rel)
+            if key is None:
+                continue
+            if change.blob is None:
+                removed.append((change.path, *key, _phase(key[0])))
+            else:
+                added.append((*key, change.path, change.blob, change.mode, _phase(key[0])))
+            if len(added) + len(removed) >= 5000:
+                self._spilled(added, removed)
+        self._spilled(added, removed)
+
+    def _spilled(self, added: list[tuple[Any, ...]], removed: list[tuple[Any, ...]]) -> None:
+        self.db.executemany("INSERT OR REPLACE INTO added VALUES (?,?,?,?,?,?,?,?)", added)
+        self.db.executemany("INSERT OR REPLACE INTO removed VALUES (?,?,?,?,?,?)", removed)
+        added.clear()
+        removed.clear()
+
+    def _additions(self, commit: Commit, phase: int) -> None:
+        count = self.db.execute("SELECT count(*) FROM added WHERE phase < 3").fetchone()[0]
+        self.extractor.parallel(count)
+        cursor = self.db.execute(
+            "SELECT type, account, region, rid, path, blob, mode FROM added WHERE phase = ?"
+            " ORDER BY rowid",
+            (phase,),
+        )
+        items = (extract.Item(*row) for row in cursor)
+        # Elastic IPs are located through the index's state: read here, not in a worker.
+        where = self.where if phase == 3 else None
+        for batch, results in self.extractor.groups(items, where):
+            self._apply_group(commit, batch, results)
+
+    def _apply_group(
+        self, commit: Commit, batch: list[extract.Item], results: list[extract.Result]
+    ) -> None:
+        stored = self._stored([item.key for item in batch])
+        good: list[tuple[Key, str, facts.Facts]] = []
+        for item, result in zip(batch, results, strict=True):
+            self.stats.files += int(not item.special)
+            if isinstance(result, str):
+                self._unreadable(item.key, item.path, commit, result)
+            else:
+                good.append((item.key, item.path, result))
+        # Only a resource the index already holds can have open rows.
+        self._load([k for k, _, _ in good if k in stored])
+        located: list[tuple[str, str]] = []
+        flipped: list[Key] = []
+        holders: list[tuple[Key, str | None, dict[str, Any]]] = []
+        rows: list[tuple[Any, ...]] = []
+        for key, path, result in good:
+            rtype, account, region, rid = key
+            owner = (account, region, rid)
+            old = stored.get(key)
+            if isinstance(result, facts.HolderFacts):
+                if rtype in LOCATING and result.vpc:
+                    located.append((rid, result.vpc))
+                if rtype == "instances" and result.exists != (old is not None and old.alive):
+                    flipped.append(key)
+                keep = result.facts if result.attached else None
+                row = (path, int(result.exists), result.attached, result.vpc, _facts_json(keep))
+                rows.append((*key, *row, self.seq))
+                holders.append((key, result.attached, result.facts))
+                continue
+            vpc = getattr(result, "vpc", "")
+            rows.append((*key, path, 1, None, vpc, None, self.seq))
+            if isinstance(result, facts.GroupFacts):
+                self._sync("rules", owner, result.rules)
+                self._sync("groups", owner, {(result.vpc,): (result.name,)})
+            elif isinstance(result, facts.RouteFacts):
+                self._route_table(key, result)
+            elif isinstance(result, facts.ListFacts):
+                self._sync("entries", owner, result.entries)
+            elif isinstance(result, facts.AclFacts):
+                self._sync_acl(owner, result)
+        self._store(rows)
+        self.db.executemany("INSERT OR REPLACE INTO located VALUES (?, ?)", located)
+        self._flipped(flipped)
+        self._sync_holders(holders)
+        self._flush()
+
+    def _unreadable(self, key: Key, path: str, commit: Commit, problem: str) -> None:
+        self.db.execute("INSERT INTO problems VALUES (?, ?, ?)", (path, commit.sha, problem))
+        self.stats.unreadable += 1
+        if len(self.stats.problems) < MAX_SHOWN_PROBLEMS:
+            self.stats.problems.append(f"{problem} (commit {commit.sha[:12]})")
+        self.unreadable.add(key)
+
+    def _removals(self, phase: int) -> None:
+        cursor = self.db.execute(
+            "SELECT path, type, account, region, rid FROM removed WHERE phase = ?", (phase,)
+        )
+        while batch := cursor.fetchmany(extract.GROUP):
+            keys = [cast(Key, tuple(row[1:])) for row in batch]
+            stored = self._stored(keys)
+            gone = [
+                key
+                for (path, *_), key in zip(batch, keys, strict=True)
+                if key not in self.unreadable and (s := stored.get(key)) and s.path == path
+            ]
+            if not gone:
+                continue
+            self._load(gone)
+            self.db.executemany(
+                "DELETE FROM resources WHERE type = ? AND account = ? AND region = ? AND rid = ?",
+                gone,
+            )
+            holders: list[tuple[Key, str | None, dict[str, Any]]] = []
+            self._flipped([k for k in gone if k[0] == "instances" and stored[k].alive])
+            for key in gone:
+                rtype, account, region, rid = key
+                owner = (account, region, rid)
+                if rtype in HOLDER_TYPES:
+                    holders.append((key, None, NO_FACTS))
+                elif rtype == "security_groups":
+                    self._sync("rules", owner, {})
+                    self._sync("groups", owner, {})
+                elif rtype == "route_tables":
+                    self._route_table(key, None)
+                elif rtype == "managed_prefix_lists":
+                    self._sync("entries", owner, {})
+                elif rtype == "network_acls":
+                    self._sync_acl(owner, None)
+            self._sync_holders(holders)
+            self._flush()
+
+    def _dependents(self) -> None:
+        """Holders attached to an instance that came or went in this commit, their own files
+        unchanged: what they hold is re-applied from their stored facts."""
+        cursor = self.db.execute(
+            "SELECT DISTINCT r.type, r.account, r.region, r.rid, r.attached, r.facts"
+            " FROM flipped f JOIN resources r ON r.attached = f.rid AND r.account = f.account"
+            " AND r.region = f.region WHERE r.seen < ?",
+            (self.seq,),
+        )
+        while batch := cursor.fetchmany(extract.GROUP):
+            holders = [
+                (cast(Key, tuple(row[:4])), row[4], json.loads(row[5]) if row[5] else NO_FACTS)
+                for row in batch
+            ]
+            self._load([k for k, _, _ in holders])
+            self._sync_holders(holders)
+            self._flush()
+
+    # -- state ----------------------------------------------------------------------------
+
+    def _stored(self, keys: list[Key]) -> dict[Key, _Stored]:
+        out: dict[Key, _Stored] = {}
+        wanted = set(keys)
+        by_type: dict[str, list[str]] = {}
+        for rtype, _, _, rid in wanted:
+            by_type.setdefault(rtype, []).append(rid)
+        for rtype, rids in by_type.items():
+            for chunk in _chunks(sorted(set(rids))):
+                marks = ",".join("?" * len(chunk))
+                for a, r, rid, path, is_alive, attached, facts_json, seen in self.db.execute(
+                    "SELECT account, region, rid, path, alive, attached, facts, seen"
+                    f" FROM resources WHERE type = ? AND rid IN ({marks})",  # noqa: S608
+                    (rtype, *chunk),
+                ):
+                    key = (rtype, a, r, rid)
+                    if key in wanted:
+                        loaded = json.loads(facts_json) if facts_json else None
+                        out[key] = _Stored(path, bool(is_alive), attached, loaded, seen)
+        return out
+
+    def _store(self, rows: list[tuple[Any, ...]]) -> None:
+        self.db.executemany(
+            "INSERT OR REPLACE INTO resources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
+        )
+
+    def _flipped(self, keys: list[Key]) -> None:
+        """Instances that came or went in this commit (see _dependents)."""
+        self.db.executemany("INSERT INTO flipped VALUES (?, ?, ?)", [k[1:] for k in keys])
+
+    def _load(self, keys: list[Key]) -> None:
+        """The open rows of what ``keys`` own, before they are synced."""
+        holders = [k for k in keys if k[0] in HOLDER_TYPES]
+        if holders:
+            self.tracks["held"].load(self.db, holders)
+            self.tracks["members"].load(self.db, holders)
+        kinds = {t for t, _, _, _ in keys}
+        for rtype, names in (
+            ("security_groups", ("rules", "groups")),
+            ("managed_prefix_lists", ("entries",)),
+            ("network_acls", ("acl_subnets", "acl_entries")),
+        ):
+            if rtype in kinds:
+                owners = [(a, r, rid) for t, a, r, rid in keys if t == rtype]
+                for name in names:
+                    self.tracks[name].load(self.db, owners)
+
+    def _flush(self) -> None:
+        for track in self.tracks.values():
+            track.flush(self.db)
+
+    def _sync(self, table: str, owner: Row, wanted: Mapping[Row, Row]) -> None:
+        self.tracks[table].sync(owner, wanted, self.seq, self._id)
+
+    # -- holders ------------------------------------------------------------------------
+
+    def _sync_holders(self, holders: list[tuple[Key, str | None, dict[str, Any]]]) -> None:
+        """Sync each holder's rows to its facts, released when the instance it is attached
+        to is terminated or absent (holders.released)."""
+        instances = self._stored(
+            [("instances", k[1], k[2], attached) for k, attached, _ in holders if attached]
+        )
+        for key, attached, found in holders:
+            rtype, account, region, _ = key
+            vpcs = {tuple(h[:4]): h[4] for h in found["held"]}
+            held = [Holding(*h[:4]) for h in found["held"]]
+            members = found["members"]
+            if attached:
+                instance = instances.get(("instances", account, region, attached))
+                if instance is None or not instance.alive:
+                    held, members = released(rtype, held), []
+            name = found["name"]
+            self._sync("held", key, {tuple(h): (vpcs[tuple(h)], name) for h in held})
+            self._sync("members", key, {tuple(m): (name,) for m in members})
+
+    # -- networks -----------------------------------------------------------------------
+
+    def _route_table(self, key: Key, found: facts.RouteFacts | None) -> None:
+        """Record a route table's targets; the targets whose links may have changed are
+        re-linked at the end of the commit."""
+        _, account, region, rid = key
+        for (target,) in self.db.execute(
+            "SELECT target FROM routes WHERE rid = ? AND account = ? AND region = ?",
+            (rid, account, region),
+        ).fetchall():
+            self.targets.add(target)
+        self.db.execute(
+            "DELETE FROM routes WHERE rid = ? AND account = ? AND region = ?",
+            (rid, account, region),
+        )
+        if found is not None:
+            self.db.executemany(
+                "INSERT INTO routes VALUES (?, ?, ?, ?, ?)",
+                [(account, region, rid, t, found.vpc) for t in sorted(found.targets)],
+            )
+            self.targets |= found.targets
+
+    def _sync_links(self, target: str) -> None:
+        vpcs = {
+            v for (v,) in self.db.execute("SELECT vpc FROM routes WHERE target = ?", (target,)) if v
+        }
+        wanted: dict[Row, Row] = {(a, b): () for a in vpcs for b in vpcs if a != b}
+        self.tracks["links"].load(self.db, [(target,)])
+        self._sync("links", (target,), wanted)
+
+    def _sync_acl(self, owner: Row, found: facts.AclFacts | None) -> None:
+        vpc = found.vpc if found else ""
+        self._sync("acl_subnets", owner, {(s,): (vpc,) for s in (found.subnets if found else [])})
+        self._sync("acl_entries", owner, {e: () for e in (found.entries if found else [])})
+
     # -- writing --------------------------------------------------------------------------
 
-    def write(self, head: str) -> None:
-        db = self.db
-        db.executemany("INSERT INTO samples VALUES (?, ?, ?, ?)", self.samples)
-        for track in self.tracks.values():
-            track.write(db)
-        gone = [k for k in self.dirty_resources if k not in self.resources]
-        db.executemany(
-            "DELETE FROM resources WHERE type = ? AND account = ? AND region = ? AND rid = ?",
-            gone,
-        )
-        db.executemany(
-            "INSERT OR REPLACE INTO resources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                (*k, r.path, int(r.alive), r.attached, r.vpc, _facts_json(r.facts))
-                for k in self.dirty_resources
-                if (r := self.resources.get(k)) is not None
-            ),
-        )
-        db.executemany("INSERT INTO problems VALUES (?, ?, ?)", self.problems)
+    def finish(self, head: str) -> None:
         meta = {
             "schema": SCHEMA_VERSION,
             "rel": self.rel,
@@ -612,51 +746,29 @@ class _Builder:
             "samples": str(self.seq),
             "update": json.dumps(self.stats.as_dict(), sort_keys=True),
         }
-        db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", meta.items())
+        self.db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", meta.items())
 
 
-def _facts_json(facts: dict[str, Any] | None) -> str | None:
-    return None if facts is None else json.dumps(facts, sort_keys=True)
+def _facts_json(found: dict[str, Any] | None) -> str | None:
+    return None if found is None else json.dumps(found, sort_keys=True)
 
 
-def _documents(
-    repo: Repo, commits: list[Commit], stats: UpdateStats
-) -> Iterator[tuple[Commit, dict[str, dict[str, Any] | str]]]:
-    """Each commit with its changed files parsed, the blobs streamed in commit order."""
-    wanted = [
-        blob
-        for c in commits
-        for path, blob in c.changes
-        if blob is not None and path not in c.special
-    ]
-    blobs = stream_blobs(repo, wanted)
-    for commit in commits:
-        docs: dict[str, dict[str, Any] | str] = {}
-        for path, blob in commit.changes:
-            if blob is None:
-                continue
-            if path in commit.special:
-                # A link's blob is its target's name: never parsed as a document.
-                what = "a symbolic link" if commit.special[path] == "120000" else "a submodule"
-                docs[path] = f"{path}:1: is {what} in git (mode {commit.special[path]}), not a file"
-                continue
-            _, data = next(blobs)
-            stats.files += 1
-            doc, problem = layout.parse_document(data, path)
-            docs[path] = doc if doc is not None else str(problem)
-        yield commit, docs
-
-
-def _process(repo: Repo, builder: _Builder, span: str, head: str) -> None:
-    # Every snapshot commit is a sample, even one that changed no tracked type, and so is
-    # every recorded run: it still shows the tracked resources as they were then, which
-    # narrows every boundary.
-    commits = snapshot_commits(repo, span, layout.pathspecs(builder.rel), builder.rel)
-    for commit in commits:
-        commit.changes = [(p, b) for p, b in commit.changes if _key_of(p, builder.rel)]
-    for commit, docs in _documents(repo, commits, builder.stats):
-        builder.apply(commit, docs)
-    builder.write(head)
+def _process(
+    repo: Repo, db: sqlite3.Connection, rel: str, span: str, head: str, mode: str
+) -> UpdateStats:
+    extractor = extract.Extractor(str(repo.root))
+    try:
+        builder = _Builder(db, rel, extractor)
+        builder.stats.mode = mode
+        # Every snapshot commit is a sample, even one that changed no tracked type, and so
+        # is every recorded run: it still shows the tracked resources as they were then,
+        # which narrows every boundary.
+        for commit, changes in walk(repo, span, layout.pathspecs(rel), rel):
+            builder.apply(commit, changes)
+        builder.finish(head)
+    finally:
+        extractor.close()
+    return builder.stats
 
 
 # --- opening, checking, updating ------------------------------------------------------------
@@ -757,11 +869,13 @@ def _rebuild(repo: Repo, rel: str, path: Path, head: str, reason: str) -> Update
         # A throw-away file renamed into place when complete: no journal, no fsync per step.
         db.execute("PRAGMA journal_mode = OFF")
         db.execute("PRAGMA synchronous = OFF")
+        db.execute(f"PRAGMA cache_size = -{BUILD_CACHE_KB}")
         db.executescript(SCHEMA)
         db.execute("BEGIN")
-        builder = _Builder(db, rel, full=True)
-        builder.stats.mode, builder.stats.reason = "full", reason
-        _process(repo, builder, head, head)
+        stats = _process(repo, db, rel, head, head, "full")
+        stats.reason = reason
+        for statement in QUERY_INDEXES.split("\n"):
+            db.execute(statement)
         db.execute("COMMIT")
     except BaseException:
         db.close()
@@ -772,7 +886,7 @@ def _rebuild(repo: Repo, rel: str, path: Path, head: str, reason: str) -> Update
     for suffix in ("-journal", "-wal", "-shm"):
         path.with_name(path.name + suffix).unlink(missing_ok=True)
     os.replace(tmp, path)
-    return builder.stats
+    return stats
 
 
 def open_index(directory: Path) -> Index:
@@ -814,10 +928,8 @@ def _open_index(directory: Path) -> Index:
             if meta["head"] == head:
                 return _reading(db, head, UpdateStats())
             if _extends(repo, meta["head"], head):
-                builder = _Builder(db, rel, full=False)
-                builder.stats.mode = "incremental"
-                _process(repo, builder, f"{meta['head']}..{head}", head)
-                return _reading(db, head, builder.stats)
+                stats = _process(repo, db, rel, f"{meta['head']}..{head}", head, "incremental")
+                return _reading(db, head, stats)
             reason = "history rewritten (the indexed commit is not on HEAD's first-parent chain)"
         except _Damaged as e:
             reason = str(e)

@@ -9,6 +9,7 @@ through (protocols, ports) is :class:`driftaudit.rule.Rule`'s to say.
 from __future__ import annotations
 
 import ipaddress
+import re
 from typing import Any, NamedTuple
 
 from driftaudit.rule import Rule, protocol_of
@@ -23,9 +24,30 @@ class Span(NamedTuple):
         return self.family == other.family and self.lo <= other.lo and other.hi <= self.hi
 
 
+# A dotted quad as ipaddress writes it (no leading zeros), with an optional prefix length:
+# most of what the index reads, taken apart without building ipaddress objects.
+_OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_IPV4 = re.compile(rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}(?:/(3[0-2]|[12]?[0-9]))?")
+
+
+def _ipv4(text: str) -> tuple[int, int] | None:
+    """(address, prefix length) of a plain IPv4 address or CIDR; None for anything else
+    (IPv6, whitespace, leading zeros...: ipaddress decides those)."""
+    m = _IPV4.fullmatch(text)
+    if m is None:
+        return None
+    a, b, c, d, prefix = m.groups()
+    return (int(a) << 24) | (int(b) << 16) | (int(c) << 8) | int(d), int(prefix or 32)
+
+
 def span(text: str) -> Span | None:
     """The range an address or CIDR covers (host bits ignored, as AWS does for
     ``10.191.12.13/24``), or None when ``text`` is neither."""
+    quad = _ipv4(text)
+    if quad is not None:
+        value, prefix = quad
+        size = (1 << (32 - prefix)) - 1
+        return Span(4, value & ~size, (value & ~size) | size)
     try:
         net = ipaddress.ip_network(text.strip(), strict=False)
     except ValueError:
@@ -41,6 +63,8 @@ def to_blob(value: int) -> bytes:
 
 def canonical_address(text: str) -> str | None:
     """``10.191.12.13`` or the compressed IPv6 form; None when not an address."""
+    if "/" not in text and _IPV4.fullmatch(text):
+        return text  # already as ipaddress writes it
     try:
         return ipaddress.ip_address(str(text).strip()).compressed
     except ValueError:

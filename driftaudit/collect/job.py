@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import sys
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -11,7 +13,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from driftaudit.canonical import dumps
 from driftaudit.collect import defaultvpcs
 from driftaudit.collect.aws import Account, AccountFailure, ClientPool
-from driftaudit.collect.collectors.base import ResourceType
+from driftaudit.collect.collectors.base import Raw, ResourceType
 from driftaudit.collect.deadlines import Deadlines
 from driftaudit.collect.engine import Part, PartResult, collect, places
 from driftaudit.collect.shards import Shard
@@ -20,6 +22,9 @@ from driftaudit.errors import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, PartFailure, Un
 
 if TYPE_CHECKING:
     from driftaudit.collect.output import Output
+
+#: Threads rendering and writing parts while the workers read (see take_snapshot).
+WRITERS = 4
 
 
 @dataclass
@@ -168,26 +173,28 @@ def take_snapshot(
         outcome.left_out_resources += resources
 
     results = collect(pool, targets, types + extra, workers, progress.start, deadlines, shard)
-    for result in defaultvpcs.settled(progress.each(results), skipping, chosen, note):
+
+    def write(part: Part, resources: dict[str, Raw]) -> WriteStats | None:
+        files = render_part(part, resources, fmt)  # to stdout too: the same name checks
+        return write_part(out_dir, part, files) if out_dir is not None else None
+
+    def record(result: PartResult, written: Future[WriteStats | None] | None) -> None:
         part, failure = result.part, result.failure
-        if result.resources is not None:
+        if result.resources is not None and written is not None:
             try:
-                if out_dir is not None:
-                    stats = write_part(out_dir, part, render_part(part, result.resources, fmt))
-                    for path in stats.replaced_links:
-                        warn(replaced_link_line(path))
-                    outcome.stats.add(stats)
-                else:
-                    render_part(part, result.resources, fmt)  # same name checks as files
-                    region = outcome.document.setdefault(part.account, {}).setdefault(
-                        part.region, {}
-                    )
-                    region[part.type] = result.resources
+                stats = written.result()
             except UnsafeName as e:
                 failure = PartFailure("unsafe id", "", "UnsafeName", str(e), stage="write")
             except (StoreError, OSError) as e:
                 failure = PartFailure("write failed", "", "", str(e), stage="write")
             else:
+                if stats is not None:
+                    for path in stats.replaced_links:
+                        warn(replaced_link_line(path))
+                    outcome.stats.add(stats)
+                else:
+                    region = outcome.document.setdefault(part.account, {})
+                    region.setdefault(part.region, {})[part.type] = result.resources
                 outcome.succeeded.append(part)
                 outcome.resources += len(result.resources)
                 outcome.filled += bool(result.resources)
@@ -197,6 +204,23 @@ def take_snapshot(
                 outcome.tracebacks[part] = result.detail
             progress.close()
             warn(failure_line(part, failure))
+
+    # Parts are rendered and written by a few threads of their own while the workers go on
+    # reading: creating a first snapshot's files is mostly the kernel's work (system time,
+    # the GIL released), which one thread would do part after part on the run's critical
+    # path. Each part has its own directory (store.py keeps their shared parents safe).
+    # Outcomes are recorded here, in the order the parts were read.
+    with ThreadPoolExecutor(WRITERS, thread_name_prefix="write") as writers:
+        queued: deque[tuple[PartResult, Future[WriteStats | None] | None]] = deque()
+        for result in defaultvpcs.settled(progress.each(results), skipping, chosen, note):
+            written = None
+            if result.resources is not None:
+                written = writers.submit(write, result.part, result.resources)
+            queued.append((result, written))
+            while queued and (queued[0][1] is None or queued[0][1].done()):
+                record(*queued.popleft())
+        while queued:
+            record(*queued.popleft())
     progress.close()
     outcome.succeeded.sort()
     outcome.failed.sort(key=lambda pf: pf[0])

@@ -18,6 +18,7 @@ import contextlib
 import errno
 import os
 import stat
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -123,20 +124,30 @@ def write_part(root: Path, part: Part, files: dict[str, bytes]) -> WriteStats:
         raise StoreError(f"cannot write {shown}: {e.strerror or e}") from e
 
 
+#: Held while a part's directories are opened or made, and while empty ones are pruned:
+#: parts are written by several threads at once (job.py), and one part pruning the
+#: account or region directory it found empty must not remove it under another part that
+#: has just opened it to make its own type directory there. Once a part's type directory
+#: is open and made, no other part removes it (they prune only their own, and parents
+#: only when empty); the files themselves are written outside the lock.
+_TREE = threading.Lock()
+
+
 def _write_part(root: Path, names: tuple[str, str, str], files: dict[str, bytes]) -> WriteStats:
     stats = WriteStats()
     fds: list[int] = []
     try:
-        fd = _open_root(root, create=bool(files))
-        if fd is None:
-            return stats
-        fds.append(fd)
-        for depth, name in enumerate(names):
-            shown = root.joinpath(*names[: depth + 1])
-            fd = _open_dir(fd, name, shown, create=bool(files), stats=stats)
+        with _TREE:
+            fd = _open_root(root, create=bool(files))
             if fd is None:
-                return stats  # nothing there, nothing to write
+                return stats
             fds.append(fd)
+            for depth, name in enumerate(names):
+                shown = root.joinpath(*names[: depth + 1])
+                fd = _open_dir(fd, name, shown, create=bool(files), stats=stats)
+                if fd is None:
+                    return stats  # nothing there, nothing to write
+                fds.append(fd)
         existing = _snapshot_files(fd, names)
         changed = [
             (name, data)
@@ -151,7 +162,8 @@ def _write_part(root: Path, names: tuple[str, str, str], files: dict[str, bytes]
             if name not in files:
                 os.unlink(name, dir_fd=fd)  # a link there is removed, never what it points to
                 stats.removed += 1
-        _prune_empty(fds, names)
+        with _TREE:
+            _prune_empty(fds, names)
         return stats
     finally:
         for fd in fds:

@@ -60,6 +60,7 @@ from history_fleet import (
     iso,
     story_day,
 )
+from proctree import sampled
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -100,10 +101,21 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+ENV = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONDONTWRITEBYTECODE": "1", "TZ": "UTC"}
+#: The floor of a full build: read every snapshot file of the tree and parse it with LibYAML.
+TREE_PARSE = """
+import yaml
+from pathlib import Path
+n = 0
+for p in Path(".").glob("*/*/*/*.yaml"):
+    yaml.load(p.read_bytes(), Loader=yaml.CSafeLoader); n += 1
+print(n)
+"""
+
+
 def timed(cmd: list[str], cwd: Path) -> tuple[float, float, subprocess.CompletedProcess[str]]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONDONTWRITEBYTECODE": "1", "TZ": "UTC"}
     cpu, start = _children_cpu(), time.perf_counter()
-    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    proc = subprocess.run(cmd, cwd=cwd, env=ENV, capture_output=True, text=True)
     return time.perf_counter() - start, _children_cpu() - cpu, proc
 
 
@@ -246,6 +258,11 @@ def git_sha_of_day(repo: Path) -> dict[int, str]:
 class Results:
     build: Timing | None = None
     build_command: str = ""
+    build_rss_mb: float = 0.0  # peak of the process tree (bench/proctree.py)
+    #: The floor of a full build: one process reading every snapshot file of the tree and
+    #: parsing it with LibYAML, nothing else.
+    tree_parse: Timing | None = None
+    tree_files: int = 0
     queries: dict[str, Timing] = field(default_factory=dict)
     incremental: Timing | None = None
     incremental_steady: Timing | None = None
@@ -272,11 +289,19 @@ def measure(work: Path, meta: dict[str, Any], args: argparse.Namespace) -> tuple
     walls, cpus = [], []
     for _ in range(max(1, args.build_repeat)):
         shutil.rmtree(index_dir, ignore_errors=True)
-        wall, cpu, proc = driftaudit(build_cmd, work)
+        wall, cpu, rss, proc = sampled([sys.executable, "-m", "driftaudit", *build_cmd], work, ENV)
+        if proc.returncode != 0:
+            raise SystemExit(
+                f"driftaudit {' '.join(build_cmd)}: exit {proc.returncode}\n{proc.stderr}"
+            )
         walls.append(wall)
         cpus.append(cpu)
-        print(f"full build: {wall:.1f} s", file=sys.stderr)
+        res.build_rss_mb = max(res.build_rss_mb, rss)
+        print(f"full build: {wall:.1f} s, peak RSS {rss:.0f} MB", file=sys.stderr)
     res.build = Timing(statistics.median(walls), min(walls), statistics.median(cpus), len(walls))
+    parse, proc = repeat([sys.executable, "-c", TREE_PARSE], work, args.baseline_repeat, tool=False)
+    res.tree_parse, res.tree_files = parse, int(proc.stdout)
+    print(f"LibYAML parse of the tree: {parse.wall:.1f} s", file=sys.stderr)
     res.notes += [f"full build: {line}" for line in proc.stderr.splitlines()]
     res.index_mb = sum(p.stat().st_size for p in index_dir.rglob("*") if p.is_file()) / 2**20
 
@@ -426,7 +451,7 @@ def markdown(
         return f"| {name} | {_timing(t)} | {_s(t.cpu)} | {ratio(t)} | {goal} | {verdict} |"
 
     assert res.build is not None and res.incremental is not None
-    assert res.incremental_steady is not None
+    assert res.incremental_steady is not None and res.tree_parse is not None
     lines = [
         "# driftaudit history vs `git log -S` (issue 5)",
         "",
@@ -442,13 +467,17 @@ def markdown(
         f"load average before the run {load}. Every command is a fresh process "
         f"(`python -m driftaudit ...`, start-up included; `python -c pass` alone: {_s(floor)}); "
         f"queries: median of {args.repeat} runs after one warm-up, fastest in brackets; "
-        f"CPU = user+sys of the process and its children (git). Index: "
+        f"CPU = user+sys of the process and its children (git, worker processes). Index: "
         f"{res.index_mb:.1f} MB. Last column but two: `{pickaxe_name}` wall time / this wall "
-        f"time (above 1: driftaudit is faster).",
+        f"time (above 1: driftaudit is faster). Peak RSS of the full build, the process and "
+        f"its children summed (sampled from /proc): {res.build_rss_mb:.0f} MB.",
         "",
         "| measurement | wall | CPU | `git log -S` / this | target | met |",
         "|---|---:|---:|---:|---:|:-:|",
         row(f"full index build (`{res.build_command}`, no index yet)", res.build, 60.0),
+        f"| baseline: LibYAML parse of the tree ({res.tree_files:,} files, one process) "
+        f"| {_timing(res.tree_parse)} | {_s(res.tree_parse.cpu)} | {ratio(res.tree_parse)} "
+        f"| - | - |",
         row(
             f"incremental: first `history ip --at` after one new commit "
             f"({meta['next_commit_files']} files changed)",

@@ -3,7 +3,7 @@ output, and each command's cost against its floor, in one run.
 
     python bench/scale_bench.py                   # 50,000 resources, 6 daily commits, 1% churn
     python bench/scale_bench.py --resources 5000  # a quick run
-    options: --days N, --churn F, --seed N, --regenerate, --repeat N
+    options: --days N, --churn F, --seed N, --regenerate, --repeat N, --only NAME
 
 Building (cached under bench/results/scale-cache/, so later runs skip it):
 
@@ -33,6 +33,7 @@ import random
 import re
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -281,6 +282,8 @@ class Row:
     timing: Timing
     floor: Timing | None = None
     note: str = ""
+    #: Peak resident memory of the process and its children, summed (MB), where measured.
+    rss_mb: float | None = None
 
     @property
     def rate(self) -> float:
@@ -326,23 +329,147 @@ def measure_validate(repo: Path, meta: dict[str, Any], args: argparse.Namespace)
     return rows
 
 
+# --- history -------------------------------------------------------------------------------
+
+
+def sampled(cmd: list[str], cwd: Path) -> tuple[Timing, float]:
+    """One run of a fresh process: its timing and the peak resident memory of its process
+    tree (bench/proctree.py)."""
+    from proctree import sampled as run_sampled
+
+    wall, cpu, peak, proc = run_sampled(cmd, cwd)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd[:6])} exited {proc.returncode}:\n{proc.stderr}")
+    return Timing(wall, cpu), peak
+
+
+def best_sampled(
+    cmd: list[str], cwd: Path, repeat: int, before: Callable[[], None]
+) -> tuple[Timing, float]:
+    """The fastest of ``repeat`` runs, ``before()`` each (and the largest peak RSS)."""
+    runs = []
+    for _ in range(repeat):
+        before()
+        runs.append(sampled(cmd, cwd))
+    return min(runs, key=lambda r: r[0].wall)[0], max(r[1] for r in runs)
+
+
+def measure_history(repo: Path, meta: dict[str, Any], args: argparse.Namespace) -> list[Row]:
+    """``driftaudit history`` on the 50,000-resource history: the full index build against
+    one LibYAML parse of the tree; the update after the last day (the index built at the day
+    before) against a LibYAML parse of that day's files; a query against ``git log -S``."""
+    import tempfile
+
+    work = Path(tempfile.mkdtemp(prefix="scale-history-"))
+    try:
+        clone = work / "repo"
+        subprocess.run([*GIT, "clone", "-q", str(repo), str(clone)], check=True)
+        index = clone / ".driftaudit" / "history.sqlite"
+        address = _held_address(clone)
+        ask = driftaudit("history", "ip", address, "--at", "2026-12-01", "-C", ".")
+
+        def no_index() -> None:
+            shutil.rmtree(clone / ".driftaudit", ignore_errors=True)
+
+        build, build_rss = best_sampled(ask, clone, args.repeat, no_index)
+        size_mb = index.stat().st_size / 2**20
+        rows = [
+            Row(
+                "history: full index build (no index yet)",
+                meta["files"],
+                build,
+                floor(clone, None, args.repeat),
+                f"index {size_mb:.0f} MB",
+                build_rss,
+            )
+        ]
+        head = git(clone, "rev-parse", "HEAD").strip()
+        names = git(clone, "diff", "--name-only", "--diff-filter=d", "HEAD~1").split()
+        git(clone, "reset", "-q", "--hard", "HEAD~1")
+        no_index()
+        timed(ask, clone, 1)  # the index of the day before
+        saved = work / "before.sqlite"
+        shutil.copy(index, saved)
+        git(clone, "reset", "-q", "--hard", head)
+
+        def day_before() -> None:
+            shutil.copy(saved, index)
+
+        # Medians of alternate runs: the update is a fraction of a second on top of the
+        # query, and the neighbours' load moves single runs by as much.
+        updates, queries = [], []
+        for _ in range(max(5, args.repeat)):
+            day_before()
+            updates.append(sampled(ask, clone))
+            queries.append(sampled(ask, clone))
+        update, query = _median(updates), _median(queries)
+        rows.append(
+            Row(
+                "history: incremental update after the last day, and a query (medians)",
+                len(names),
+                update,
+                floor(clone, names, args.repeat),
+                f"the update alone (medians' difference): {update.wall - query.wall:.2f} s, "
+                f"{update.cpu - query.cpu:.2f} s CPU",
+                max(r[1] for r in updates),
+            )
+        )
+        query_rss = max(r[1] for r in queries)
+        log_s = timed(
+            [*GIT, "log", "-S", address, "--format=%H %cI", "--", "."], clone, args.repeat
+        )
+        rows.append(
+            Row(
+                f"history ip {address} --at, median (floor: `git log -S{address}`)",
+                0,
+                query,
+                log_s,
+                "",
+                query_rss,
+            )
+        )
+        return rows
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _median(runs: list[tuple[Timing, float]]) -> Timing:
+    return Timing(
+        statistics.median(t.wall for t, _ in runs), statistics.median(t.cpu for t, _ in runs)
+    )
+
+
+def _held_address(repo: Path) -> str:
+    """The private address of the first instance of the tree (held in every copy)."""
+    for path in sorted(repo.glob("*/*/instances/*.yaml")):
+        found = re.search(r"^  PrivateIpAddress: (\S+)$", path.read_text(), re.M)
+        if found:
+            return found.group(1)
+    raise SystemExit("no instance with a private address in the scale repository")
+
+
 #: Every measurement of this benchmark, in table order. Add diff and history here.
-MEASURES: list[Measure] = [Measure("validate", measure_validate)]
+MEASURES: list[Measure] = [
+    Measure("validate", measure_validate),
+    Measure("history", measure_history),
+]
 
 
 def markdown(rows: list[Row], meta: dict[str, Any], load: tuple[float, float]) -> str:
     out = [
         f"### Scale benchmark: {meta['files']:,} files, {meta['days']} daily commits",
         "",
-        "| measurement | files | wall | CPU | files/s | floor (read + LibYAML parse) | vs floor |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| measurement | files | wall | CPU | files/s | peak RSS | "
+        "floor (read + LibYAML parse) | vs floor |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         fl = f"{r.floor.wall:.2f} s" if r.floor else "—"
         ratio = f"{r.timing.wall / r.floor.wall:.2f}x" if r.floor else "—"
+        rss = f"{r.rss_mb:,.0f} MB" if r.rss_mb is not None else "—"
         out.append(
             f"| {r.what} | {r.files:,} | {r.timing.wall:.2f} s | {r.timing.cpu:.2f} s | "
-            f"{r.rate:,.0f} | {fl} | {ratio} |"
+            f"{r.rate:,.0f} | {rss} | {fl} | {ratio} |"
         )
     out += [
         "",
@@ -356,6 +483,7 @@ def markdown(rows: list[Row], meta: dict[str, Any], load: tuple[float, float]) -
         f"- Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python "
         f"{platform.python_version()}; 1-minute load average {load[0]:.1f} before, "
         f"{load[1]:.1f} after (other work on the machine skews wall times).",
+        *(f"- {r.what}: {r.note}." for r in rows if r.note),
     ]
     return "\n".join(out) + "\n"
 
@@ -369,12 +497,17 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--regenerate", action="store_true")
+    parser.add_argument(
+        "--only", choices=[m.name for m in MEASURES], action="append", help="these measurements"
+    )
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT / "bench"))
     repo, meta = cached_repo(args)
     load = os.getloadavg()[0]
     rows: list[Row] = []
     for m in MEASURES:
+        if args.only and m.name not in args.only:
+            continue
         print(f"measuring {m.name} ...", file=sys.stderr, flush=True)
         m.rows = m.run(repo, meta, args)
         rows += m.rows

@@ -152,3 +152,41 @@ def test_worker_processes_and_small_reads_give_the_same_index(
     story = make_story(tmp_path / "b")
     assert index_rows(story, capsys) == ordinary
     assert git(story.repo, "status", "--porcelain") == ""
+
+
+def test_an_index_changed_behind_driftaudits_back_is_checked_whole(
+    tmp_path: Path, capsys: Capsys
+) -> None:
+    """A run that finds the index as driftaudit last left it skips the whole-file checks;
+    any other write is caught, even one that puts the size and modification time back."""
+    story = make_story(tmp_path / "s", days=3)
+    index_rows(story, capsys)
+    index = story.snaps / ".driftaudit" / "history.sqlite"
+    checked = index.with_name("history.sqlite.checked")
+    assert checked.is_file()
+    before = index.stat()
+    db = sqlite3.connect(index)
+    db.execute("UPDATE held SET to_seq = 99")
+    db.commit()
+    db.close()
+    os.utime(index, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert index.stat().st_size == before.st_size
+    code, out, err = run(
+        capsys, "history", "ip", WEB_IP, "-C", str(story.snaps), "--format", "json"
+    )
+    assert code == 0, err
+    update = json.loads(out)["index"]["update"]
+    assert update["mode"] == "full" and "bad intervals" in update["reason"]
+
+
+def test_the_check_record_is_never_written_through_a_link(tmp_path: Path, capsys: Capsys) -> None:
+    story = make_story(tmp_path / "s", days=2)
+    index_rows(story, capsys)
+    checked = story.snaps / ".driftaudit" / "history.sqlite.checked"
+    target = tmp_path / "elsewhere.txt"
+    target.write_text("not driftaudit's\n")
+    checked.unlink()
+    checked.symlink_to(target)
+    commit(story.repo, 3)  # an update, then a record
+    assert index_rows(story, capsys)["samples"]
+    assert target.read_text() == "not driftaudit's\n" and checked.is_symlink()

@@ -61,6 +61,8 @@ TRACKED = tuple(
 LOCATING = frozenset({"instances", "network_interfaces"})
 INDEX_DIR = ".driftaudit"
 INDEX_FILE = "history.sqlite"
+#: Beside the index: the file's fingerprint when driftaudit last checked or wrote it whole.
+CHECKED_SUFFIX = ".checked"
 
 Key = tuple[str, str, str, str]  # (type, account, region, resource id)
 Row = tuple[Any, ...]
@@ -784,10 +786,11 @@ def _connect(path: Path) -> sqlite3.Connection:
     return db
 
 
-def _check(db: sqlite3.Connection, rel: str) -> dict[str, str]:
-    """The index's meta when it can be trusted; _Damaged saying why when not."""
+def _check(db: sqlite3.Connection, rel: str, thorough: bool) -> dict[str, str]:
+    """The index's meta when it can be trusted; _Damaged saying why when not. ``thorough``:
+    also every page (``quick_check``) and every interval, which reads the whole file."""
     try:
-        result = db.execute("PRAGMA quick_check").fetchone()
+        result = db.execute("PRAGMA quick_check").fetchone() if thorough else ("ok",)
         if not result or result[0] != "ok":
             raise _Damaged(f"damaged index ({result[0] if result else 'no answer'})")
         meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
@@ -798,7 +801,7 @@ def _check(db: sqlite3.Connection, rel: str) -> dict[str, str]:
         count, top = db.execute("SELECT count(*), coalesce(max(seq), 0) FROM samples").fetchone()
         if str(count) != meta.get("samples") or count != top or len(meta.get("head", "")) < 40:
             raise _Damaged("inconsistent index (sample count)")
-        for table in (t.name for t in TABLES):
+        for table in (t.name for t in TABLES if thorough):
             bad = db.execute(
                 f"SELECT count(*) FROM {table} WHERE from_seq < 1 OR from_seq > ? "  # noqa: S608
                 "OR to_seq < from_seq OR to_seq >= ?",
@@ -809,6 +812,39 @@ def _check(db: sqlite3.Connection, rel: str) -> dict[str, str]:
     except sqlite3.DatabaseError as e:
         raise _Damaged(f"damaged index ({e})") from e
     return meta
+
+
+def _fingerprint(path: Path) -> str:
+    """What changes whenever anything writes the file: device, inode, size, and times to the
+    nanosecond (the change time cannot be set back)."""
+    st = path.stat()
+    return f"{st.st_dev} {st.st_ino} {st.st_size} {st.st_mtime_ns} {st.st_ctime_ns}\n"
+
+
+def _checked_path(path: Path) -> Path:
+    return path.with_name(path.name + CHECKED_SUFFIX)
+
+
+def _unchanged_since_checked(path: Path) -> bool:
+    """Whether the file is as the last run of driftaudit left it, having checked or
+    written it: then the whole-file checks need not be made again."""
+    try:
+        return layout.read_regular(_checked_path(path), 4096).decode() == _fingerprint(path)
+    except (layout.NotReadable, OSError, UnicodeDecodeError):
+        return False
+
+
+def _mark_checked(path: Path) -> None:
+    """Record the file as checked or written by this run (never through a link; a torn or
+    missing record only costs the next run a whole-file check)."""
+    try:
+        fd = os.open(
+            _checked_path(path), os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644
+        )
+        with os.fdopen(fd, "w") as out:
+            out.write(_fingerprint(path))
+    except OSError:
+        pass
 
 
 def _extends(repo: Repo, old: str, head: str) -> bool:
@@ -924,12 +960,14 @@ def _open_index(directory: Path) -> Index:
         try:
             db = _connect(path)
             db.execute("BEGIN IMMEDIATE")  # one updater at a time; readers wait for it
-            meta = _check(db, rel)
+            # The whole file is checked when something other than driftaudit may have
+            # written it since (its cost grows with the index, not with the change).
+            meta = _check(db, rel, thorough=not _unchanged_since_checked(path))
             if meta["head"] == head:
-                return _reading(db, head, UpdateStats())
+                return _reading(db, path, head, UpdateStats())
             if _extends(repo, meta["head"], head):
                 stats = _process(repo, db, rel, f"{meta['head']}..{head}", head, "incremental")
-                return _reading(db, head, stats)
+                return _reading(db, path, head, stats)
             reason = "history rewritten (the indexed commit is not on HEAD's first-parent chain)"
         except _Damaged as e:
             reason = str(e)
@@ -942,14 +980,16 @@ def _open_index(directory: Path) -> Index:
         if db is not None:
             db.close()  # rolls back whatever was begun
     stats = _rebuild(repo, rel, path, head, reason)
-    return _reading(_connect(path), head, stats)
+    return _reading(_connect(path), path, head, stats)
 
 
-def _reading(db: sqlite3.Connection, head: str, stats: UpdateStats) -> Index:
-    """End the update and keep one read transaction for the queries, so a concurrent
-    update never shows them half of its changes."""
+def _reading(db: sqlite3.Connection, path: Path, head: str, stats: UpdateStats) -> Index:
+    """End the update (the file as checked and written now recorded) and keep one read
+    transaction for the queries, so a concurrent update never shows them half of its
+    changes."""
     if db.in_transaction:
         db.execute("COMMIT")
+    _mark_checked(path)
     db.execute("BEGIN")
     return Index(db, head, _samples(db), stats)
 

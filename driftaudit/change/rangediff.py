@@ -15,8 +15,9 @@ from driftaudit import layout
 from driftaudit.aliases import account_aliases
 from driftaudit.baseline.model import Ignore, partition
 from driftaudit.change.collapse import collapse
-from driftaudit.change.differ import SEVERITIES, Change, compare, severity_rank
+from driftaudit.change.differ import SEVERITIES, Change, severity_rank
 from driftaudit.change.prefixlists import see_through
+from driftaudit.change.reads import Reads, sides
 from driftaudit.change.severity import Rules, classify
 from driftaudit.change.silence import Silenced, silence
 from driftaudit.change.undone import undone
@@ -119,6 +120,9 @@ class DiffResult:
     config: Path | None = None
     #: Whether a run of DIR is recorded in the range (None: not looked at, the working tree).
     ran: bool | None = None
+    #: The work the command's diffs shared (:class:`driftaudit.change.reads.Reads`' stats:
+    #: blobs read, documents parsed, pairs compared and reused); not rendered.
+    stats: dict[str, int] = field(default_factory=dict)
 
 
 def diff(
@@ -130,51 +134,42 @@ def diff(
     rules: Rules | None = None,
     ignores: Sequence[Ignore] = (),
     day: dt.date | None = None,
+    reads: Reads | None = None,
 ) -> DiffResult:
     """The changes between two revisions of DIR, classified, silenced by the ignore rules in
     force on ``day`` (default: the newer revision's day, today for the working tree) and
-    collapsed into logical changes (:mod:`driftaudit.change.collapse`)."""
+    collapsed into logical changes (:mod:`driftaudit.change.collapse`). ``reads``: what the
+    command's other diffs read and compared (:mod:`driftaudit.change.reads`)."""
     rules = rules or Rules()
+    reads = reads or Reads(repo, parse_document)
     result = DiffResult(old, new)
-    entries = []
-    for e in repo.changed(old.rev, new.rev, rel):
-        # Only snapshot files: other YAML/JSON kept beside them (notes, temporary files) is
-        # not a resource, whatever the glob matched.
-        old_at, new_at = under(e.path, rel), under(e.old_path or e.path, rel)
-        location = old_at or new_at
-        if location is not None and (not types or location.type in types):
-            entries.append(e)
-    entries = pair_format_switches(entries)
-    sides = [
-        side
+    entries = diff_entries(reads, rel, old.rev, new.rev, types)
+    docs = reads.documents(
+        (blob, where)
         for e in entries
-        for side in ((e.old, e.old_mode, e.old_path or e.path), (e.new, e.new_mode, e.path))
-    ]
-    blobs = repo.read_blobs([b for b, mode, _ in sides if b and mode not in NOT_FILES])
+        if not reads.known(e)
+        for blob, mode, where in sides(e)
+        if blob is not None and readable(mode)
+    )
     for entry in entries:
-        docs: list[dict[str, Any] | None] = []
+        pair: list[dict[str, Any] | None] = []
         broken = False
-        for blob, mode, where in (
-            (entry.old, entry.old_mode, entry.old_path or entry.path),
-            (entry.new, entry.new_mode, entry.path),
-        ):
+        for blob, mode, where in () if reads.known(entry) else sides(entry):
             if blob is None:
-                docs.append(None)
-                continue
-            if mode in NOT_FILES:
+                pair.append(None)
+            elif not readable(mode):
                 # What a link points to or a submodule holds is never read as a resource.
                 result.unreadable.append(f"{where}:1: {NOT_FILES[mode]}, not a snapshot file")
                 broken = True
-                docs.append(None)
-                continue
-            doc, problem = parse_document(blobs[blob], where)
-            if problem:
-                result.unreadable.append(problem)
-                broken = True
-            docs.append(doc)
+            else:
+                doc, problem = docs[(blob, where)]
+                if problem:
+                    result.unreadable.append(problem)
+                    broken = True
+                pair.append(doc)
         if broken:
             continue
-        change = compare(docs[0], docs[1], entry.path)
+        change = reads.change(entry, (pair[0], pair[1]) if pair else (None, None))
         if change is not None:
             result.changes.append(classify(change, rules))
     # A prefix list's entries are a change to the rules using it: rated again through them.
@@ -193,6 +188,26 @@ def diff(
         since = None if old.rev == EMPTY_TREE else old.rev
         result.failed_parts = failed_parts(repo, since, new.rev)
     return result
+
+
+def readable(mode: str) -> bool:
+    """Whether a side of this git mode is read as a snapshot file (links, submodules not)."""
+    return mode not in NOT_FILES
+
+
+def diff_entries(
+    reads: Reads, rel: str, old: str, new: str, types: tuple[str, ...] = ()
+) -> list[Entry]:
+    """The snapshot files of DIR (of ``types``) that differ between two revisions."""
+    entries = []
+    for e in reads.changed(old, new, rel):
+        # Only snapshot files: other YAML/JSON kept beside them (notes, temporary files) is
+        # not a resource, whatever the glob matched.
+        old_at, new_at = under(e.path, rel), under(e.old_path or e.path, rel)
+        location = old_at or new_at
+        if location is not None and (not types or location.type in types):
+            entries.append(e)
+    return pair_format_switches(entries)
 
 
 def pair_format_switches(entries: list[Entry]) -> list[Entry]:
@@ -365,6 +380,8 @@ def period(
     rules: Rules | None = None,
     ignores: Sequence[Ignore] = (),
     final: Sequence[Change] = (),
+    reads: Reads | None = None,
+    commits: list[RangeCommit] | None = None,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Changes and runs per UTC day of the committer date (see :func:`period_days`), for
     every first-parent commit of the range compared with its first parent (logical changes,
@@ -374,8 +391,10 @@ def period(
     quiet day. A rule added one day and removed the next counts on both days although the
     period's diff shows neither: the chart shows what happened, the diff where it ended, and
     the undone list what the diff no longer shows. The working tree has no date and is left
-    out."""
-    commits = range_commits(repo, rel, old, new)
+    out. ``reads`` (shared with the range's diff) and ``commits`` (:func:`range_commits`)
+    save reading and comparing again what the command already did."""
+    if commits is None:
+        commits = range_commits(repo, rel, old, new)
     counts: dict[dt.date, Counter[str]] = {}
     runs: Counter[dt.date] = Counter(c.day for c in commits if c.run)
     seen: list[tuple[RangeCommit, list[Change]]] = []
@@ -391,6 +410,7 @@ def period(
                 rules,
                 ignores,
                 c.day,
+                reads,
             )
             found.update(change.severity for change in result.changes)
             seen.append((c, result.changes))
@@ -565,14 +585,22 @@ def diff_directory(
     old, new = resolve_range(
         repo, rel, revisions[0], revisions[1], since, default_last_commit, notes
     )
-    result = diff(repo, rel, old, new, types, rules, ignores)
+    reads = Reads(repo, parse_document)
+    commits = range_commits(repo, rel, old, new) if per_day else []
+    if per_day:
+        # The range's diff and each commit's share what they read and compare: announced
+        # first, so that a document or a change is kept until its last use, then dropped.
+        for a, b in [(old.rev, new.rev), *((c.parent, c.sha) for c in commits if c.changes_files)]:
+            reads.expect(diff_entries(reads, rel, a, b, types), readable)
+    result = diff(repo, rel, old, new, types, rules, ignores, reads=reads)
     result.notes, result.config = notes, path
     # Days without a run are named by every format (cheap: two git log); the changes of each
     # day only for the chart and the undone list (one diff per commit).
     if per_day:
         result.days, result.undone = period(
-            repo, rel, old, new, types, rules, ignores, result.changes
+            repo, rel, old, new, types, rules, ignores, result.changes, reads, commits
         )
+    result.stats = dict(reads.stats)
     runs = result.days if per_day else run_days(repo, rel, old, new)
     result.days_without_run = days_without_run(runs)
     if new.rev != WORKTREE:

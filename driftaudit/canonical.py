@@ -162,7 +162,7 @@ def _yaml_str(text: str) -> str:
 
 
 def written_plain(text: str) -> bool:
-    """Whether the emitter writes ``text`` unquoted (driftaudit.history.canonscan reads
+    """Whether the emitter writes ``text`` unquoted (driftaudit.canonread reads
     only such plain scalars as strings)."""
     return _yaml_str(text) == text
 

@@ -321,7 +321,8 @@ def _canonical_doc(data: bytes, fmt: str) -> dict[str, Any] | None:
         return None
     if doc["type"] not in REGISTRY or not _is_valid(doc["type"])(doc["resource"]):
         return None
-    # For YAML this comparison is also what makes canonread's reading trustworthy.
+    # canonread reads what it accepts as LibYAML would (and declines the rest); this
+    # comparison is what says the file is exactly what driftaudit writes for it.
     return doc if canonical_bytes(doc, fmt) == data else None
 
 

@@ -1,5 +1,5 @@
 """How the history index is built (issue 14): streamed from git a group of files at a time,
-the tool's own YAML read by the fast reader (driftaudit/history/canonscan.py), anything else
+the tool's own YAML read by the fast reader (driftaudit/canonread.py), anything else
 by the full parser, large builds spread over worker processes. None of that may change an
 answer: the index must be the same row for row whichever way its files were read.
 
@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from driftaudit.history import canonscan, extract, gitlog
+from driftaudit import canonread
+from driftaudit.history import extract, gitlog
 from tests.support.gitsnap import git, init_repo, run
 from tests.test_history_network import (
     PLAN,
@@ -104,11 +105,11 @@ def test_hand_edited_files_give_the_index_of_the_tools_own(tmp_path: Path, capsy
     # The edited files really are left to the full parser ...
     for path in edited.snaps.glob("*/*/*/*.*"):
         if path.suffix == ".yaml":
-            with pytest.raises(canonscan.NotCanonical):
-                canonscan.read(path.read_text())
+            with pytest.raises(canonread.NotCanonical):
+                canonread.read(path.read_text())
     # ... and the tool's own are not.
     for path in own.snaps.glob("*/*/*/*.yaml"):
-        canonscan.read(path.read_text())
+        canonread.read(path.read_text())
     assert (edited.snaps / "123456789012/us-east-1/route_tables/rtb-0prod.json").is_file()
     assert index_rows(edited, capsys) == index_rows(own, capsys)
 

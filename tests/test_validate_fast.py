@@ -1,8 +1,9 @@
 """``validate``'s fast path gives exactly the full path's verdict, file by file.
 
-The fast path (driftaudit/canonread.py reading the canonical YAML back, compiled schema
-checks from driftaudit/schemafast.py, secret patterns searched only where a cheap test says
-they could match) must never let through what the full path (LibYAML, jsonschema, every
+The fast path (driftaudit/canonread.py reading the canonical YAML back, itself held to
+LibYAML's reading in tests/test_canonread.py; compiled schema checks from
+driftaudit/schemafast.py; secret patterns searched only where a cheap test says they could
+match) must never let through what the full path (LibYAML, jsonschema, every
 pattern on every line) would name, nor name anything else. Each test compares the two on
 real documents: every type on maximal botocore-model responses (tests/test_models.py's),
 broken in the ways a hand edit or a forged pull request breaks them.
@@ -14,7 +15,6 @@ import base64
 import binascii
 import functools
 import json
-import math
 import random
 import re
 from typing import Any
@@ -22,11 +22,11 @@ from typing import Any
 import pytest
 
 from driftaudit import canonread, validate
-from driftaudit.canonical import Line, dumps, normalize
+from driftaudit.canonical import dumps
 from driftaudit.collect.collectors import REGISTRY
 from driftaudit.schemafast import compile_schema
 from driftaudit.schemas import SCHEMA_DIRS, schema_path, validator
-from tests.test_canonical_fuzz import _strings
+from tests.test_canonread import same
 from tests.test_malformed_corpus import mutations
 from tests.test_models import SHORT, collect, rendered
 
@@ -40,64 +40,13 @@ SPLIT = [
 ]
 
 
-def same(a: Any, b: Any) -> bool:
-    """Equal with the same types all the way down (1 is not 1.0, True is not 1)."""
-    if type(a) is not type(b) and not (isinstance(a, dict) and isinstance(b, dict)):
-        return False
-    if isinstance(a, dict):
-        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
-    if isinstance(a, list):
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, float) and math.isnan(a):
-        return math.isnan(b)
-    return bool(a == b)
-
-
 @functools.cache
 def files(name: str) -> dict[str, bytes]:
     """``fmt/file`` -> the bytes the store writes for the type's maximal documents."""
     return rendered(name, collect(REGISTRY[name], listing=SHORT))
 
 
-# --- the canonical-YAML reader -------------------------------------------------------------
-
-
-def random_value(rng: random.Random, words: list[str], depth: int = 0) -> Any:
-    roll = rng.random()
-    if depth < 3 and roll < 0.2:
-        return {rng.choice(words) or "k": random_value(rng, words, depth + 1) for _ in range(3)}
-    if depth < 3 and roll < 0.35:
-        return [random_value(rng, words, depth + 1) for _ in range(rng.randint(0, 3))]
-    if roll < 0.45:
-        return Line({"Port": rng.randint(-5, 70000), "Source": rng.choice(words)})
-    return rng.choice(
-        [
-            rng.choice(words),
-            rng.randint(-(10**12), 10**12),
-            rng.choice([0.5, -2.25, 1e-05, 1e20, float("inf"), float("-inf"), float("nan")]),
-            rng.random() < 0.5,
-            {},
-            [],
-        ]
-    )
-
-
-def test_the_reader_is_the_emitters_exact_inverse() -> None:
-    """read(dumps(x)) is x, types included, or the reader declines: never another value."""
-    rng = random.Random(7)
-    words = _strings(3, 400) + ["sg-0abc", "10.0.0.0/8", "arn:aws:iam::1:role/x", "a b"]
-    declined = 0
-    for _ in range(1500):
-        value = normalize({"resource": random_value(rng, words)})
-        text = dumps(value).decode("utf-8")
-        try:
-            back = canonread.read(text)
-        except (canonread.NotCanonical, ValueError):
-            declined += 1
-            continue
-        assert same(back, value), text
-    # The reader is for the emitter's own output: declining is the rare exception.
-    assert declined < 150
+# --- every type's files take the fast path -------------------------------------------------
 
 
 @pytest.mark.parametrize("name", TYPES)

@@ -1,4 +1,4 @@
-"""Snapshot files to index facts: read from git, parsed (:mod:`canonscan`), reduced
+"""Snapshot files to index facts: read from git, parsed (:mod:`driftaudit.canonread`), reduced
 (:mod:`facts`), in worker processes when a build reads many.
 
 Parsing is most of a build's work and each file is independent, so a full build spreads
@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from multiprocessing.pool import AsyncResult, Pool
 from typing import NamedTuple
 
-from driftaudit.history import canonscan
+from driftaudit import canonread
 from driftaudit.history.facts import Facts, facts_of
 from driftaudit.history.gitlog import BlobReader
 
@@ -68,7 +68,7 @@ def read_group(
             what = "a symbolic link" if item.mode == "120000" else "a submodule"
             out.append(f"{item.path}:1: is {what} in git (mode {item.mode}), not a file")
             continue
-        doc, problem = canonscan.parse_document(next(blobs), item.path)
+        doc, problem = canonread.parse_document(next(blobs), item.path)
         if doc is None:
             out.append(str(problem))
             continue

@@ -66,6 +66,8 @@ def _accounts_entries(repo: Repo, rel: str, rev: str) -> dict[str, str]:
 
 def configured(config: Path | None) -> dict[str, str]:
     """account -> alias, from the accounts file (``alias:`` of ``accounts:`` entries)."""
+    if config is None:
+        return {}  # without importing the config reader and its schema checks
     from driftaudit.config import load_accounts
 
     found = load_accounts(config)

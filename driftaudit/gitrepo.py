@@ -147,7 +147,7 @@ class Repo:
         return sha
 
     def commit_time(self, rev: str) -> str:
-        return self.out("show", "-s", "--format=%cI", rev).strip()
+        return self.out("log", "-1", "--format=%cI", rev, "--").strip()  # show: 10x slower
 
     # --- trees and blobs ------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ from typing import Any, NoReturn
 import click
 
 from driftaudit.canonical import FORMATS
-from driftaudit.render.report import FORMATS as REPORT_FORMATS
+from driftaudit.render import FORMATS as REPORT_FORMATS
 
 F = Callable[..., Any]
 #: Formats that show changes per day (a diff per commit of the range: only when shown).

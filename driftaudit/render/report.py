@@ -15,9 +15,9 @@ from typing import Any
 from driftaudit.change.differ import SEVERITIES, Change, severity_rank
 from driftaudit.change.rangediff import DiffResult
 from driftaudit.errors import ConfigError
+from driftaudit.render import FORMATS
 from driftaudit.textsafe import one_line
 
-FORMATS = ("text", "markdown", "html", "json")
 TEMPLATE_FILES = {
     "text": "report.txt.j2",
     "markdown": "report.md.j2",
@@ -190,9 +190,7 @@ def jinja_environment(template_dir: Path | None = None) -> Any:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["tojson_pretty"] = lambda v: json.dumps(
-        v, indent=2, sort_keys=True, ensure_ascii=False
-    )
+    env.filters["tojson_pretty"] = tojson_pretty
     env.filters["one_line"] = one_line
     env.filters["md_code"] = markdown.code_span
     env.filters["md_cell"] = markdown.cell
@@ -200,6 +198,10 @@ def jinja_environment(template_dir: Path | None = None) -> Any:
     env.globals["SEVERITIES"] = list(reversed(SEVERITIES))
     env.globals["day_chart"] = _day_chart
     return env
+
+
+def tojson_pretty(value: Any) -> str:
+    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
 
 
 def _day_chart(days: list[dict[str, Any]]) -> Any:
@@ -215,6 +217,9 @@ def render(
 ) -> str:
     if fmt not in FORMATS:
         raise ConfigError(f"unknown report format {fmt!r} (expected {', '.join(FORMATS)})")
+    if fmt == "json" and template_dir is None:
+        # What the built-in report.json.j2 writes, without importing Jinja2 for it.
+        return tojson_pretty(data) + "\n"
     from jinja2 import TemplateError
 
     env = jinja_environment(template_dir)

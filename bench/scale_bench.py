@@ -448,9 +448,126 @@ def _held_address(repo: Path) -> str:
     raise SystemExit("no instance with a private address in the scale repository")
 
 
+# --- diff --------------------------------------------------------------------------------
+
+#: The diff's floor: read the blobs named on stdin with one ``git cat-file --batch`` and
+#: parse each with LibYAML, nothing else: what any reader of the changed files pays at least.
+BLOB_FLOOR = """
+import subprocess, sys, yaml
+ids = sys.stdin.read().split()
+data = subprocess.run(["git", "cat-file", "--batch"], input=("\\n".join(ids) + "\\n").encode(),
+                      capture_output=True, check=True).stdout
+pos = n = 0
+while pos < len(data):
+    end = data.index(b"\\n", pos)
+    size = int(data[pos:end].split()[2])
+    yaml.load(data[end + 1 : end + 1 + size], Loader=yaml.CSafeLoader); n += 1
+    pos = end + 1 + size + 1
+print(n)
+"""
+
+
+def changed_blobs(repo: Path, *pairs: tuple[str, str]) -> tuple[set[str], int]:
+    """The blob ids on either side of every snapshot file these pairs of revisions change
+    (``git diff --raw``), and how many files the first pair changes."""
+    blobs: set[str] = set()
+    first = 0
+    for n, (a, b) in enumerate(pairs):
+        raw = git(repo, "diff", "--raw", "--no-abbrev", "--no-renames", a, b, "--", "*.yaml")
+        lines = raw.splitlines()
+        first = len(lines) if n == 0 else first
+        for line in lines:
+            blobs |= set(line.split()[2:4]) - {"0" * 40}
+    return blobs, first
+
+
+def blob_floor(repo: Path, blobs: set[str], repeat: int) -> Timing:
+    """The fastest of ``repeat`` fresh processes reading ``blobs`` (cat-file + LibYAML)."""
+    best: Timing | None = None
+    for _ in range(repeat):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        start = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "-c", BLOB_FLOOR],
+            cwd=repo,
+            input="\n".join(sorted(blobs)),
+            text=True,
+            check=True,
+            capture_output=True,
+        )
+        wall = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        if best is None or wall < best.wall:
+            best = Timing(wall, cpu)
+    assert best is not None
+    return best
+
+
+def timed_diff(args: list[str], repo: Path, repeat: int) -> Timing:
+    """``driftaudit diff`` (exit 2: changes found) timed as a fresh process, after a first
+    run that may write the interpreter's bytecode (an installed package has it; a checkout
+    run with PYTHONDONTWRITEBYTECODE would compile every module in every run)."""
+    cmd = driftaudit("diff", *args)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    subprocess.run(cmd, cwd=repo, env=env, capture_output=True)
+    best: Timing | None = None
+    for _ in range(repeat):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        start = time.perf_counter()
+        proc = subprocess.run(cmd, cwd=repo, capture_output=True, text=True)
+        wall = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        if proc.returncode not in (0, 2):
+            raise RuntimeError(f"driftaudit diff {' '.join(args)} exited {proc.returncode}:\n"
+                               f"{proc.stderr}")  # fmt: skip
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        if best is None or wall < best.wall:
+            best = Timing(wall, cpu)
+    assert best is not None
+    return best
+
+
+def measure_diff(repo: Path, meta: dict[str, Any], args: argparse.Namespace) -> list[Row]:
+    """``driftaudit diff`` of the last day (text; JSON, with its per-day chart) and of the
+    last five days (JSON: the range and each day's commit), each against reading and
+    parsing only the blobs it needs: both sides of every changed file of the range and, for
+    the chart, of each commit of it."""
+    repeat = max(3, args.repeat)
+    day_blobs, day_files = changed_blobs(repo, ("HEAD~1", "HEAD"))
+    day_floor = blob_floor(repo, day_blobs, repeat)
+    days = min(5, meta["days"] - 1)
+    pairs = [(f"HEAD~{days}", "HEAD")] + [(f"HEAD~{n + 1}", f"HEAD~{n}") for n in range(days)]
+    range_blobs, range_files = changed_blobs(repo, *pairs)
+    floor_note = "floor: {} blobs (both sides of every changed file{})"
+    return [
+        Row(
+            "diff HEAD~1 HEAD (text)",
+            day_files,
+            timed_diff(["HEAD~1", "HEAD"], repo, repeat),
+            day_floor,
+            floor_note.format(len(day_blobs), ""),
+        ),
+        Row(
+            "diff HEAD~1 HEAD --format json (with the per-day chart)",
+            day_files,
+            timed_diff(["HEAD~1", "HEAD", "--format", "json"], repo, repeat),
+            day_floor,
+        ),
+        Row(
+            f"diff HEAD~{days} HEAD --format json (the range and each of its {days} days)",
+            range_files,
+            timed_diff([f"HEAD~{days}", "HEAD", "--format", "json"], repo, repeat),
+            blob_floor(repo, range_blobs, repeat),
+            floor_note.format(len(range_blobs), ", of the range and of each day"),
+        ),
+    ]
+
+
 #: Every measurement of this benchmark, in table order. Add diff and history here.
 MEASURES: list[Measure] = [
     Measure("validate", measure_validate),
+    Measure("diff", measure_diff),
     Measure("history", measure_history),
 ]
 

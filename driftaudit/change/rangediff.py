@@ -136,11 +136,13 @@ def diff(
     ignores: Sequence[Ignore] = (),
     day: dt.date | None = None,
     reads: Reads | None = None,
+    failures: bool = True,
 ) -> DiffResult:
     """The changes between two revisions of DIR, classified, silenced by the ignore rules in
     force on ``day`` (default: the newer revision's day, today for the working tree) and
     collapsed into logical changes (:mod:`driftaudit.change.collapse`). ``reads``: what the
-    command's other diffs read and compared (:mod:`driftaudit.change.reads`)."""
+    command's other diffs read and compared (:mod:`driftaudit.change.reads`); ``failures``:
+    whether to list the failed parts the range's commits record (one more ``git log``)."""
     rules = rules or Rules()
     reads = reads or Reads(repo, parse_document)
     result = DiffResult(old, new)
@@ -184,7 +186,7 @@ def diff(
     result.changes.sort(
         key=lambda c: (-severity_rank(c.severity), c.type, c.account, c.region, c.id)
     )
-    if new.rev != WORKTREE:
+    if failures and new.rev != WORKTREE:
         # From the empty tree (a first snapshot): every commit up to ``new`` counts.
         since = None if old.rev == EMPTY_TREE else old.rev
         result.failed_parts = failed_parts(repo, since, new.rev)
@@ -354,9 +356,11 @@ def period_days(repo: Repo, old: Revision, commits: list[RangeCommit]) -> list[d
         return []
     first, last = min(c.day for c in commits), max(c.day for c in commits)
     if old.rev not in (EMPTY_TREE, WORKTREE):
-        stamp = int(repo.out("log", "-1", "--format=%ct", old.rev, "--").strip())
-        after_old = dt.datetime.fromtimestamp(stamp, dt.timezone.utc).date() + dt.timedelta(1)
-        first = min(first, after_old)
+        if old.time:  # the committer date resolve_range read
+            then = dt.datetime.fromisoformat(old.time).astimezone(dt.timezone.utc)
+        else:
+            then = _commit_time(repo, old.rev)
+        first = min(first, then.date() + dt.timedelta(1))
     return [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
 
 
@@ -412,6 +416,7 @@ def period(
                 ignores,
                 c.day,
                 reads,
+                failures=False,  # the range's own diff lists them
             )
             found.update(change.severity for change in result.changes)
             seen.append((c, result.changes))

@@ -1,6 +1,7 @@
 """What ``driftaudit diff`` loads: a text or JSON diff of a repository without driftaudit.yaml
-imports neither Jinja2's compiler for JSON nor the config reader's schema checks, nor
-DeepDiff when only tags and rules changed; the JSON report is the built-in template's bytes."""
+imports neither Jinja2 (only Markdown and HTML need it) nor the config reader's schema
+checks, nor DeepDiff when only tags and rules changed; the JSON report is the built-in
+template's bytes (the text report's: tests/test_report_text.py)."""
 
 from __future__ import annotations
 
@@ -57,6 +58,8 @@ def test_a_diff_imports_only_what_it_needs(tmp_path: Path) -> None:
     out, modules = loaded(snaps, "--format", "json")
     assert json.loads(out)["summary"]["total"] == 2 and modules == []
     out, modules = loaded(snaps)
+    assert "ingress tcp/22 from 0.0.0.0/0" in out and modules == []
+    out, modules = loaded(snaps, "--format", "markdown")
     assert "ingress tcp/22 from 0.0.0.0/0" in out and modules == ["jinja2"]
 
 

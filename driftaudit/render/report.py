@@ -220,6 +220,10 @@ def render(
     if fmt == "json" and template_dir is None:
         # What the built-in report.json.j2 writes, without importing Jinja2 for it.
         return tojson_pretty(data) + "\n"
+    if fmt == "text" and template_dir is None:
+        from driftaudit.render.text import render_text  # report.txt.j2, without Jinja2
+
+        return render_text(data, subject(data, label))
     from jinja2 import TemplateError
 
     env = jinja_environment(template_dir)

@@ -310,13 +310,14 @@ class Tool:
     fresh: bool = True
 
 
-def tools(endpoint: str, work: Path) -> list[Tool]:
+def tools(endpoint: str, work: Path, only: tuple[str, ...] = ()) -> list[Tool]:
+    """The tools compared (``only``: these names)."""
     snap, cli = work / "driftaudit", work / "cli"
     script = work / "describe-all.sh"
     script.write_text(cli_script(endpoint, cli))
     driftaudit = [sys.executable, "-m", "driftaudit", "snapshot", *REGIONS, "-o", str(snap)]
     driftaudit += ["--endpoint-url", endpoint, "-q"]
-    return [
+    every = [
         Tool("raw-boto3", [sys.executable, __file__, "--raw", endpoint], work),
         Tool("driftaudit", driftaudit, snap),
         # The daily case: the same snapshot again into the directory (and git repository)
@@ -324,15 +325,23 @@ def tools(endpoint: str, work: Path) -> list[Tool]:
         Tool(RERUN, driftaudit, snap, fresh=False),
         Tool("aws-cli", ["bash", str(script)], cli),
     ]
+    return [t for t in every if not only or t.name in only]
 
 
-def run_tools(size: str, mode: str, endpoint: str, server_pid: int, proxy: Any = None) -> list[Row]:
+def run_tools(
+    size: str,
+    mode: str,
+    endpoint: str,
+    server_pid: int,
+    proxy: Any = None,
+    only: tuple[str, ...] = (),
+) -> list[Row]:
     """Each tool REPEAT times (the AWS CLI once: its start-up cost dwarfs the noise); the
     fastest run is kept, the usual way to read through other load on the machine."""
     rows = []
     env = client_env()
     with tempfile.TemporaryDirectory(prefix="driftaudit-bench-", dir=TMPDIR) as tmp:
-        for tool in tools(endpoint, Path(tmp)):
+        for tool in tools(endpoint, Path(tmp), only):
             runs = []
             for _ in range(1 if tool.name == "aws-cli" else REPEAT):
                 if tool.fresh and tool.work != Path(tmp):
@@ -353,11 +362,11 @@ def run_tools(size: str, mode: str, endpoint: str, server_pid: int, proxy: Any =
     return rows
 
 
-def warm(endpoint: str) -> None:
+def warm(endpoint: str, only: tuple[str, ...] = ()) -> None:
     """One untimed pass of every tool (fills the proxy's replay cache)."""
     env = client_env()
     with tempfile.TemporaryDirectory(prefix="driftaudit-bench-warm-", dir=TMPDIR) as tmp:
-        for tool in tools(endpoint, Path(tmp)):
+        for tool in tools(endpoint, Path(tmp), only):
             if tool.name == RERUN:
                 continue  # the same requests as driftaudit's
             # The AWS CLI too: it adds MaxResults=1000 to DescribeVolumes and DescribeSnapshots.
@@ -588,6 +597,34 @@ def run_size(size: str, stock: bool, skip_proxy: bool, paced: bool) -> str:
     if lines:
         text += "\n".join(lines) + "\n\n"
     return text + notes(stock, seed_info, (load_before, os.getloadavg()[0])) + "\n"
+
+
+def first_snapshot_paced(size: str = "L") -> tuple[Row, Row, str]:
+    """Only the first snapshot's figure, for bench/scale_bench.py: raw boto3 (sequential)
+    and driftaudit's first snapshot into an empty directory, both through the paced +50 ms
+    proxy, on a freshly seeded emulator; (raw boto3's row, driftaudit's row, the seeding)."""
+    from tests.support.faultproxy import FaultProxy
+    from tests.support.seed import seed_fleet
+
+    only = ("raw-boto3", "driftaudit")
+    sys.path.insert(0, str(ROOT))
+    os.environ.update(client_env())
+    with (
+        tempfile.TemporaryDirectory(prefix="driftaudit-bench-moto-") as logs,
+        emulator(True, Path(logs)) as server,
+    ):
+        counts = seed_fleet(server.url, list(REGIONS), SIZES[size])
+        close_key_pair_race(server.url)
+        proxy = FaultProxy(server.url, latency=0.0, replay=True).start()
+        try:
+            warm(proxy.url, only)
+            proxy.latency, proxy.replay_paced = LATENCY, True
+            rows = run_tools(size, PACED, proxy.url, server.process.pid, proxy, only)
+        finally:
+            proxy.stop()
+    seeded = ", ".join(f"{k} {v}" for k, v in counts.items() if k != "regions")
+    raw = next(r for r in rows if r.tool == "raw-boto3")
+    return raw, next(r for r in rows if r.tool == "driftaudit"), seeded
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -270,6 +270,8 @@ class Row:
     rss_mb: float
     requests: int | None = None
     ratio: float = 0.0
+    #: Snapshot files the run left (driftaudit's first snapshot).
+    files: int | None = None
 
     @property
     def client(self) -> float:
@@ -354,8 +356,8 @@ def run_tools(
                 print(f"  {mode:>8} {tool.name:<10} {wall:7.2f} s", file=sys.stderr, flush=True)
             rows.append(min(runs, key=lambda r: r.wall))
             if tool.name == "driftaudit":
-                files = sum(1 for p in tool.work.rglob("*.yaml"))
-                print(f"{'':12}driftaudit wrote {files} files", file=sys.stderr)
+                rows[-1].files = sum(1 for p in tool.work.rglob("*.yaml"))
+                print(f"{'':12}driftaudit wrote {rows[-1].files} files", file=sys.stderr)
     raw = next(r for r in rows if r.tool == "raw-boto3")
     for r in rows:
         r.ratio = r.wall / raw.wall

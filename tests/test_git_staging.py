@@ -159,3 +159,42 @@ def test_the_working_tree_diff_exits_0_only_when_it_printed_no_error(
     assert code == 1 and out == ""
     assert err.count("\n") == 1 and "is a symbolic link where a directory" in err
     assert str(volumes) in err
+
+
+@pytest.mark.parametrize("rel", [".", "snapshots"])
+def test_has_snapshot_files_finds_one_among_many_and_none_among_others(
+    tmp_path: Path, rel: str
+) -> None:
+    """Whether a revision holds a snapshot (what makes a commit the first snapshot's): the
+    answer tree_entries gives, read without listing the whole tree; files the glob matches
+    that are no snapshot file (a note, an unknown type, another directory) do not count."""
+    from driftaudit.gitrepo import Repo
+
+    repo = init_repo(tmp_path / "r")
+    base = repo if rel == "." else repo / rel
+    notes = [
+        f"{ACCOUNT}/{REGION}/notes/readme.yaml",
+        f"{ACCOUNT}/{REGION}/volumes/.tmp{TEMP_SUFFIX}",
+        "baselines/a/b/c.yaml",
+    ]
+    if rel != ".":
+        notes.append(f"elsewhere/{ACCOUNT}/{REGION}/volumes/vol-1.yaml")
+    for name in notes:
+        path = (repo if name.startswith("elsewhere") else base) / name.removeprefix("elsewhere/")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("x: 1\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "notes only")
+    git_repo = Repo(repo)
+    assert git_repo.tree_entries("HEAD", rel) == {}
+    assert git_repo.has_snapshot_files("HEAD", rel) is False
+    # Many files, the snapshot ones last in git's order: found all the same.
+    for n in range(3000):
+        path = base / f"{ACCOUNT}/{REGION}/volumes/vol-{n:05d}.yaml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("x: 1\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "snapshot")
+    assert len(git_repo.tree_entries("HEAD", rel)) == 3000
+    assert git_repo.has_snapshot_files("HEAD", rel) is True
+    assert git_repo.has_snapshot_files("HEAD~1", rel) is False

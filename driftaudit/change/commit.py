@@ -49,7 +49,7 @@ def commit_snapshot(
     repo: Repo, rel: str, outcome: SnapshotOutcome, rules: Rules | None = None
 ) -> CommitResult:
     has_head = repo.has_commits()
-    initial = not has_head or not repo.tree_entries("HEAD", rel)
+    initial = not has_head or not repo.has_snapshot_files("HEAD", rel)
     old = Revision(repo.resolve("HEAD") if has_head else EMPTY_TREE, "HEAD", "")
     result = diff(repo, rel, old, Revision(WORKTREE, "working tree", ""), rules=rules)
     failed = [f"{p.account}/{p.region}/{p.type} {f.describe()}" for p, f in outcome.failed]

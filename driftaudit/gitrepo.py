@@ -264,7 +264,7 @@ class Repo:
         paths = pathspecs(rel)
         listed = self.git("ls-files", "-z", "--cached", "--others", "--exclude-standard", "--",
                           *paths, env=env).stdout  # fmt: skip
-        self._refuse_links(rel, [p for p in _paths(listed) if under(p, rel)])
+        self._refuse_links(rel, _one_per_directory(_paths(listed), rel))
         # Only what changed is handed to git: git matches each literal path against every
         # file, so all 10,000 files of a snapshot cost 3 s where the changed ones cost ms.
         raw = self.git("ls-files", "-z", "--modified", "--deleted", "--others",
@@ -427,6 +427,20 @@ def _paths(raw: bytes) -> Iterator[str]:
     for rec in raw.split(b"\0"):
         if rec:
             yield rec.decode("utf-8", "replace")
+
+
+def _one_per_directory(paths: Iterator[str], rel: str) -> list[str]:
+    """One snapshot file of ``rel`` in each directory that holds any: the directories on
+    the way to every snapshot file, each path parsed once per directory rather than once
+    per file (50,000 files: 0.2 s)."""
+    done: set[str] = set()
+    out = []
+    for path in paths:
+        directory = path.rpartition("/")[0]
+        if directory not in done and under(path, rel):
+            done.add(directory)
+            out.append(path)
+    return out
 
 
 def _nul(paths: Sequence[str]) -> bytes:

@@ -126,6 +126,7 @@ def normalize(value: Any, spec: Spec = DEFAULT_SPEC, path: str = "") -> Any:
 _AMBIGUOUS = re.compile(
     r"""^(?:
         [-+]?(?:\d[\d_]*)?\.?\d[\d_]*(?:[eE][-+]?\d+)?     # 1, 1.5, 1e3, .5, 1_000
+      | [-+]?\d[\d_]*\.[\d_]*(?:[eE][-+]?\d+)?           # 1., 1.e+5, 1_000. (YAML 1.1 floats)
       | [-+]?0[xX][0-9a-fA-F_]+ | [-+]?0[oO]?[0-7_]+ | [-+]?0[bB][01_]+
       | [-+]?\d[\d_]*(?::[0-5]?\d)+(?:\.\d*)?            # sexagesimal 1:30
       | [-+]?\.(?:inf|Inf|INF) | \.(?:nan|NaN|NAN)

@@ -165,7 +165,7 @@ def test_details_are_the_whole_document_deepdiffs(name: str) -> None:
 @pytest.mark.parametrize("name", TYPES)
 def test_details_are_the_whole_document_deepdiffs_many(name: str) -> None:
     spec = REGISTRY[name].spec
-    for old, new in pairs(name, 60, 2):
+    for old, new in pairs(name, 30, 2):
         assert exact(field_details(old, new, spec)) == exact(reference(old, new, spec))
 
 

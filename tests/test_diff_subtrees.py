@@ -11,10 +11,9 @@ from typing import Any
 
 import pytest
 from deepdiff import DeepDiff
-from deepdiff.helper import NotPresent
 
 from driftaudit.canonical import Spec
-from driftaudit.change.differ import Detail, _path_text, differing, field_details, keyed
+from driftaudit.change.differ import Detail, deepdiff_details, differing, field_details, keyed
 from driftaudit.collect.collectors import REGISTRY
 from tests.test_models import collected
 
@@ -28,20 +27,7 @@ def reference(old: dict[str, Any], new: dict[str, Any], spec: Spec) -> list[Deta
     diff = DeepDiff(
         keyed(old, spec), keyed(new, spec), ignore_order=True, verbose_level=2, view="tree"
     )
-    out = []
-    for report, levels in diff.items():
-        for level in levels:
-            path = _path_text(level.path(output_format="list"))
-            a = None if isinstance(level.t1, NotPresent) else level.t1
-            b = None if isinstance(level.t2, NotPresent) else level.t2
-            if "added" in report:
-                out.append(Detail("field", "+", path, new=b))
-            elif "removed" in report:
-                out.append(Detail("field", "-", path, old=a))
-            else:
-                out.append(Detail("field", "~", path, a, b))
-    out.sort(key=lambda d: (d.path, d.op))
-    return out
+    return deepdiff_details(diff)
 
 
 def exact(details: list[Detail]) -> list[str]:

@@ -303,7 +303,6 @@ def field_details(
     if not old_part and not new_part:
         return []
     from deepdiff import DeepDiff
-    from deepdiff.helper import NotPresent
 
     diff = DeepDiff(
         old_part,
@@ -313,6 +312,13 @@ def field_details(
         view="tree",
         threshold_to_diff_deeper=DEEPER,
     )
+    return deepdiff_details(diff)
+
+
+def deepdiff_details(diff: Any) -> list[Detail]:
+    """A tree-view DeepDiff's findings as field details, sorted by path."""
+    from deepdiff.helper import NotPresent
+
     out = []
     for report, levels in diff.items():
         for level in levels:

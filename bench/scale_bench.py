@@ -3,7 +3,8 @@ output, and each command's cost against its floor, in one run.
 
     python bench/scale_bench.py                   # 50,000 resources, 6 daily commits, 1% churn
     python bench/scale_bench.py --resources 5000  # a quick run
-    options: --days N, --churn F, --seed N, --regenerate, --repeat N, --only NAME
+    options: --days N, --churn F, --seed N, --regenerate, --repeat N, --only NAME,
+             --first-snapshot-size S|M|L
 
 Building (cached under bench/results/scale-cache/, so later runs skip it):
 
@@ -18,9 +19,12 @@ Building (cached under bench/results/scale-cache/, so later runs skip it):
    value), and a tenth as many are removed and as many added (new copies).
 
 Measuring: every command runs as a fresh process, start-up included; CPU is user+sys of the
-process and its children. Each measurement is a :class:`Measure` in :data:`MEASURES`:
-later work adds diff and history measurements there, against their own floors, and they
-show up in the same table. The table goes to stdout and bench/results/scale.md.
+process and its children. Each measurement is a :class:`Measure` in :data:`MEASURES`, each
+against its own floor, all in one table: validate (a LibYAML parse of the same files), diff
+(cat-file + LibYAML of the changed blobs), history (a LibYAML parse of the tree; a query
+against ``git log -S``), the commit of a day (``git add -A`` + ``git commit``) and the first
+snapshot (bench/snapshot_bench.py's fleet through its paced +50 ms proxy, against raw boto3's
+sequential describes). The table goes to stdout and bench/results/scale.md.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ import platform
 import random
 import re
 import resource
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -218,16 +223,19 @@ class Timing:
     cpu: float
 
 
-def timed(cmd: list[str], cwd: Path, repeat: int) -> Timing:
-    """The fastest of ``repeat`` runs of a fresh process (wall, and CPU of that run)."""
+def timed(
+    cmd: list[str], cwd: Path, repeat: int, stdin: str | None = None, ok: tuple[int, ...] = (0,)
+) -> Timing:
+    """The fastest of ``repeat`` runs of a fresh process (wall, and CPU of that run), each
+    given ``stdin``; an exit status not in ``ok`` stops the benchmark."""
     best: Timing | None = None
     for _ in range(repeat):
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
-        proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+        proc = subprocess.run(cmd, cwd=cwd, input=stdin, capture_output=True, text=True)
         wall = time.perf_counter() - start
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        if proc.returncode != 0:
+        if proc.returncode not in ok:
             raise RuntimeError(f"{' '.join(cmd[:6])} exited {proc.returncode}:\n{proc.stderr}")
         cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
         if best is None or wall < best.wall:
@@ -253,22 +261,7 @@ print(n)
 
 def floor(repo: Path, names: list[str] | None, repeat: int) -> Timing:
     cmd = [sys.executable, "-c", FLOOR, "-" if names is not None else str(repo)]
-    if names is None:
-        return timed(cmd, repo, repeat)
-    best: Timing | None = None
-    for _ in range(repeat):
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        start = time.perf_counter()
-        subprocess.run(
-            cmd, cwd=repo, input="\0".join(names), text=True, check=True, capture_output=True
-        )
-        wall = time.perf_counter() - start
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-        if best is None or wall < best.wall:
-            best = Timing(wall, cpu)
-    assert best is not None
-    return best
+    return timed(cmd, repo, repeat, None if names is None else "\0".join(names))
 
 
 def driftaudit(*args: str) -> list[str]:
@@ -483,25 +476,7 @@ def changed_blobs(repo: Path, *pairs: tuple[str, str]) -> tuple[set[str], int]:
 
 def blob_floor(repo: Path, blobs: set[str], repeat: int) -> Timing:
     """The fastest of ``repeat`` fresh processes reading ``blobs`` (cat-file + LibYAML)."""
-    best: Timing | None = None
-    for _ in range(repeat):
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        start = time.perf_counter()
-        subprocess.run(
-            [sys.executable, "-c", BLOB_FLOOR],
-            cwd=repo,
-            input="\n".join(sorted(blobs)),
-            text=True,
-            check=True,
-            capture_output=True,
-        )
-        wall = time.perf_counter() - start
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-        if best is None or wall < best.wall:
-            best = Timing(wall, cpu)
-    assert best is not None
-    return best
+    return timed([sys.executable, "-c", BLOB_FLOOR], repo, repeat, "\n".join(sorted(blobs)))
 
 
 def timed_diff(args: list[str], repo: Path, repeat: int) -> Timing:
@@ -511,21 +486,7 @@ def timed_diff(args: list[str], repo: Path, repeat: int) -> Timing:
     cmd = driftaudit("diff", *args)
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     subprocess.run(cmd, cwd=repo, env=env, capture_output=True)
-    best: Timing | None = None
-    for _ in range(repeat):
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        start = time.perf_counter()
-        proc = subprocess.run(cmd, cwd=repo, capture_output=True, text=True)
-        wall = time.perf_counter() - start
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        if proc.returncode not in (0, 2):
-            raise RuntimeError(f"driftaudit diff {' '.join(args)} exited {proc.returncode}:\n"
-                               f"{proc.stderr}")  # fmt: skip
-        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-        if best is None or wall < best.wall:
-            best = Timing(wall, cpu)
-    assert best is not None
-    return best
+    return timed(cmd, repo, repeat, ok=(0, 2))
 
 
 def measure_diff(repo: Path, meta: dict[str, Any], args: argparse.Namespace) -> list[Row]:
@@ -565,10 +526,86 @@ def measure_diff(repo: Path, meta: dict[str, Any], args: argparse.Namespace) -> 
 
 
 #: Every measurement of this benchmark, in table order. Add diff and history here.
+# --- commit and the first snapshot ----------------------------------------------------------
+
+#: driftaudit's commit of a snapshot already written (what ``snapshot --commit`` does after
+#: the files are on disk): the working-tree diff for the message, staging, the commit.
+COMMIT = """
+import sys
+from pathlib import Path
+from driftaudit.change.commit import commit_snapshot
+from driftaudit.collect.job import SnapshotOutcome
+from driftaudit.gitrepo import Repo
+outcome = SnapshotOutcome(accounts=["*"], regions=["us-east-1"], resources=int(sys.argv[1]))
+print(commit_snapshot(Repo(Path(".")), "", outcome).changes)
+"""
+
+
+def measure_commit(repo: Path, meta: dict[str, Any], args: argparse.Namespace) -> list[Row]:
+    """Committing the last day (``snapshot --commit`` once the files are written): in a clone
+    whose HEAD is the day before and whose working tree holds the last day, driftaudit's
+    commit (the working tree's diff for the message, staging exactly the snapshot files, the
+    commit) against its floor, ``git add -A`` and ``git commit`` of the same change."""
+    import tempfile
+
+    work = Path(tempfile.mkdtemp(prefix="scale-commit-"))
+    try:
+        clone = work / "repo"
+        subprocess.run([*GIT, "clone", "-q", str(repo), str(clone)], check=True)
+        head = git(clone, "rev-parse", "HEAD").strip()
+        names = git(clone, "diff", "--name-only", "HEAD~1").split()
+
+        def day_written() -> None:
+            git(clone, "reset", "-q", "--hard", head)
+            git(clone, "reset", "-q", "--mixed", "HEAD~1")
+
+        ours, floors = [], []
+        for _ in range(args.repeat):
+            day_written()
+            ours.append(timed([sys.executable, "-c", COMMIT, str(meta["files"])], clone, 1))
+            day_written()
+            commit = f"{shlex.join(GIT)} add -A . && {shlex.join(GIT)} commit -q -m floor"
+            floors.append(timed(["sh", "-c", commit], clone, 1))
+        return [
+            Row(
+                "commit of the last day (floor: `git add -A` + `git commit`)",
+                len(names),
+                min(ours, key=lambda t: t.wall),
+                min(floors, key=lambda t: t.wall),
+            )
+        ]
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def measure_first_snapshot(repo: Path, meta: dict[str, Any], args: argparse.Namespace) -> list[Row]:
+    """The first snapshot of bench/snapshot_bench.py's size L (3,000 instances, 11,500
+    files) through its paced +50 ms proxy, against raw boto3's sequential describes (the
+    floor: the same calls, nothing written). Independent of the history above."""
+    from snapshot_bench import first_snapshot_paced
+
+    raw, ours, seeded = first_snapshot_paced(args.first_snapshot_size)
+    return [
+        Row(
+            f"first snapshot, size {args.first_snapshot_size}, +50 ms paced "
+            "(floor: raw boto3's describes, sequential)",
+            ours.files or 0,
+            Timing(ours.wall, sum(ours.client_cpu)),
+            Timing(raw.wall, sum(raw.client_cpu)),
+            f"{ours.requests} requests; client CPU {ours.client_cpu[0]:.1f} s user + "
+            f"{ours.client_cpu[1]:.1f} s system; raw boto3 "
+            f"{raw.wall / ours.wall:.2f}x slower (seeded: {seeded})",
+            ours.rss_mb,
+        )
+    ]
+
+
 MEASURES: list[Measure] = [
     Measure("validate", measure_validate),
     Measure("diff", measure_diff),
     Measure("history", measure_history),
+    Measure("commit", measure_commit),
+    Measure("first-snapshot", measure_first_snapshot),
 ]
 
 
@@ -576,8 +613,7 @@ def markdown(rows: list[Row], meta: dict[str, Any], load: tuple[float, float]) -
     out = [
         f"### Scale benchmark: {meta['files']:,} files, {meta['days']} daily commits",
         "",
-        "| measurement | files | wall | CPU | files/s | peak RSS | "
-        "floor (read + LibYAML parse) | vs floor |",
+        "| measurement | files | wall | CPU | files/s | peak RSS | floor | vs floor |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
@@ -594,8 +630,8 @@ def markdown(rows: list[Row], meta: dict[str, Any], load: tuple[float, float]) -
         f"(every type), cloned {meta['copies']} times over accounts; {meta['days']} daily "
         f"commits, the last one changing {meta['changed_last_day']} files; built in "
         f"{meta['build_seconds']} s (cached).",
-        "- Fresh processes, start-up included (about 0.3 s for driftaudit); fastest of the "
-        "runs; the floor is a Python process reading the same files and parsing each with "
+        "- Fresh processes, start-up included; fastest of the runs; unless a row names its "
+        "floor, the floor is a Python process reading the same files and parsing each with "
         "LibYAML (`yaml.CSafeLoader`), nothing else.",
         f"- Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python "
         f"{platform.python_version()}; 1-minute load average {load[0]:.1f} before, "
@@ -615,10 +651,20 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--regenerate", action="store_true")
     parser.add_argument(
+        "--first-snapshot-size",
+        default="L",
+        choices=["S", "M", "L"],
+        help="bench/snapshot_bench.py's size for the first snapshot (L: 3,000 instances)",
+    )
+    parser.add_argument(
         "--only", choices=[m.name for m in MEASURES], action="append", help="these measurements"
     )
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT / "bench"))
+    # Every command as an installed package runs: from bytecode, compiled once here (a
+    # checkout run with PYTHONDONTWRITEBYTECODE would compile every module in every run).
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "driftaudit")], check=True)
     repo, meta = cached_repo(args)
     load = os.getloadavg()[0]
     rows: list[Row] = []

@@ -61,3 +61,22 @@ def test_parts_written_at_once_never_trip_over_each_others_directories(tmp_path:
             for t in TYPES
             for name, data in wanted[t].items()
         }
+
+
+def test_the_flush_is_of_dirs_filesystem_only_where_linux_allows(tmp_path: Path) -> None:
+    """A part's new files are flushed with syncfs(2) on DIR's filesystem (not every disk of
+    a shared machine); where it fails (here: a descriptor that is no directory) the flush
+    falls back to sync(2) rather than leaving the files unflushed or raising."""
+    import os
+    import sys
+
+    from driftaudit.collect import store
+
+    if sys.platform.startswith("linux"):
+        assert store._SYNCFS is not None
+    fd = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        store.flush_filesystem(fd)
+    finally:
+        os.close(fd)
+    store.flush_filesystem(-1)  # EBADF from syncfs: sync instead

@@ -103,30 +103,38 @@ def port_option(f: F) -> F:
     )(f)
 
 
+def shared_options(f: F) -> F:
+    """The options every question takes; its command passes them to :func:`run` as
+    ``**shared``."""
+    return attribute_option(scope_options(common(f)))
+
+
 def run(
+    query: Callable[..., dict[str, Any]],
+    text: Callable[[dict[str, Any]], str],
+    *,
     directory: Path,
     fmt: str,
     output: Path | None,
     at: str | None,
-    query: Callable[..., dict[str, Any]],
-    text: Callable[[dict[str, Any]], str],
-    attribute: bool = False,
+    account: str | None,
+    region: str | None,
+    vpc: str | None,
+    attribute: bool,
     ipam: bool = False,
     **kwargs: Any,
 ) -> None:
+    """Answer one question: ``query`` with the command's own arguments (``kwargs``), under
+    the options every question shares (:func:`shared_options`)."""
     import sqlite3
 
     from driftaudit.errors import DriftauditError
     from driftaudit.history.index import open_index
+    from driftaudit.history.queries import Filters
     from driftaudit.times import parse_when
 
     when = parse_when(at) if at else None
-    if any(k in kwargs for k in ("account", "region", "vpc")):
-        from driftaudit.history.queries import Filters
-
-        kwargs["filters"] = Filters(
-            kwargs.pop("account", None), kwargs.pop("region", None), kwargs.pop("vpc", None)
-        )
+    kwargs["filters"] = Filters(account, region, vpc)
     try:
         index = open_index(directory)
     except sqlite3.Error as e:  # the index is rebuilt when damaged; this is the disk failing
@@ -222,20 +230,11 @@ def history() -> None:
     help="Also ask Amazon VPC IPAM (GetIpamAddressHistory) in each snapshotted account and "
     "region that has an IPAM: its records of the address, sampled by IPAM, shown apart.",
 )
-@attribute_option
-@scope_options
-@common
+@shared_options
 def ip(
     address: str,
     ipam: bool,
-    attribute: bool,
-    account: str | None,
-    region: str | None,
-    vpc: str | None,
-    directory: Path,
-    fmt: str,
-    output: Path | None,
-    at: str | None,
+    **shared: Any,
 ) -> None:
     """Which of our resources held ADDRESS: instance, network interface, elastic IP, NAT
     gateway, load balancer, each with its account, region, VPC, Name and what the address
@@ -249,18 +248,11 @@ def ip(
 
     parse_address(address)  # a typo fails before any index work
     run(
-        directory,
-        fmt,
-        output,
-        at,
         ip_history,
         ip_text,
-        attribute=attribute,
         ipam=ipam,
         address_text=address,
-        account=account,
-        region=region,
-        vpc=vpc,
+        **shared,
     )
 
 
@@ -295,22 +287,13 @@ def ip(
     show_default=True,
     help="Rule direction.",
 )
-@attribute_option
-@scope_options
-@common
+@shared_options
 def rule(
     group: str | None,
     source: str | None,
     port: int | None,
     direction: str,
-    attribute: bool,
-    account: str | None,
-    region: str | None,
-    vpc: str | None,
-    directory: Path,
-    fmt: str,
-    output: Path | None,
-    at: str | None,
+    **shared: Any,
 ) -> None:
     """Every security-group rule matching the filters, with the windows during which it
     existed (and let the source in), the commits that added and removed it, and the
@@ -322,20 +305,13 @@ def rule(
         parse_source(source)
 
     run(
-        directory,
-        fmt,
-        output,
-        at,
         rule_history,
         rule_text,
-        attribute=attribute,
         group=group,
         source=source,
         port=port,
         direction=direction,
-        account=account,
-        region=region,
-        vpc=vpc,
+        **shared,
     )
 
 
@@ -357,21 +333,12 @@ def rule(
     is_flag=True,
     help="Leave out rules open to the world (0.0.0.0/0, ::/0): every address is let in by them.",
 )
-@attribute_option
-@scope_options
-@common
+@shared_options
 def exposure(
     address: str,
     port: int | None,
     no_world: bool,
-    attribute: bool,
-    account: str | None,
-    region: str | None,
-    vpc: str | None,
-    directory: Path,
-    fmt: str,
-    output: Path | None,
-    at: str | None,
+    **shared: Any,
 ) -> None:
     """The windows during which some ingress rule allowed traffic from ADDRESS (on --port)
     while ADDRESS belonged to none of our resources in the rule's network and the network
@@ -383,17 +350,10 @@ def exposure(
     parse_address(address)
 
     run(
-        directory,
-        fmt,
-        output,
-        at,
         exposure_query,
         exposure_text,
-        attribute=attribute,
         address_text=address,
         port=port,
         world=not no_world,
-        account=account,
-        region=region,
-        vpc=vpc,
+        **shared,
     )

@@ -71,20 +71,11 @@ def diff(
     attribute: bool,
 ) -> None:
     """Show what changed between two snapshots (default: working tree against HEAD)."""
-    from driftaudit.change.rangediff import diff_directory
     from driftaudit.render.report import model, render
 
-    result = diff_directory(
-        directory,
-        options.split_revisions(revisions),
-        since,
-        types,
-        config,
-        per_day=fmt in options.PER_DAY_FORMATS,
+    result = options.range_changes(
+        directory, revisions, since, types, config, per_day=fmt in options.PER_DAY_FORMATS
     )
-    for note in result.notes:
-        click.echo(f"driftaudit: {note}", err=True)
-    options.echo_expired(result.expired)
     report = model(result)
     if attribute:
         from driftaudit.attribution.run import diff as attribute_diff

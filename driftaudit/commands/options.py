@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
 from driftaudit.canonical import FORMATS
 from driftaudit.render import FORMATS as REPORT_FORMATS
+
+if TYPE_CHECKING:
+    from driftaudit.change.rangediff import DiffResult
 
 F = Callable[..., Any]
 #: Formats that show changes per day (a diff per commit of the range: only when shown).
@@ -258,6 +261,35 @@ def echo_expired(expired: Iterable[Any]) -> None:
             f"driftaudit: ignore rule {rule.describe()} has expired: it silences nothing now",
             err=True,
         )
+
+
+def range_changes(
+    directory: Path,
+    revisions: tuple[str, ...],
+    since: str | None,
+    types: tuple[str, ...],
+    config: Path | None,
+    default_last_commit: bool = False,
+    per_day: bool = False,
+) -> DiffResult:
+    """The changes of the range the command line names (:func:`revision_range`,
+    :func:`report_format`'s --type and --config), its notes and expired ignore rules said
+    on stderr."""
+    from driftaudit.change.rangediff import diff_directory
+
+    result = diff_directory(
+        directory,
+        split_revisions(revisions),
+        since,
+        types,
+        config,
+        default_last_commit=default_last_commit,
+        per_day=per_day,
+    )
+    for note in result.notes:
+        click.echo(f"driftaudit: {note}", err=True)
+    echo_expired(result.expired)
+    return result
 
 
 def write_output(text: str, output: Path | None) -> None:

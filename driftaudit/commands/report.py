@@ -93,7 +93,6 @@ def report(
     import datetime as dt
 
     from driftaudit.change.differ import severity_rank
-    from driftaudit.change.rangediff import diff_directory
     from driftaudit.change.runs import run_alerts
     from driftaudit.render.mail import check_address, check_label
     from driftaudit.render.report import model, render, report_settings, subject
@@ -107,9 +106,9 @@ def report(
         check_address(email_from, "--email-from")
     if subject_label is not None:
         check_label(subject_label, "--subject-label")
-    result = diff_directory(
+    result = options.range_changes(
         directory,
-        options.split_revisions(revisions),
+        revisions,
         since,
         types,
         config,
@@ -117,9 +116,6 @@ def report(
         # Every format lists the changes undone within the period: one diff per commit.
         per_day=True,
     )
-    for note in result.notes:
-        click.echo(f"driftaudit: {note}", err=True)
-    options.echo_expired(result.expired)
     settings = report_settings(result.config)
     label = subject_label or settings.label
     # Only a mail says whether the job ran when expected: it depends on the clock, and a

@@ -53,24 +53,9 @@ resource's history could not be read: run again to continue, a usage error).
     help="How far before WHEN to look for the state then of a resource that changed after.",
 )
 @options.file_format
-@click.option(
-    "--profile",
-    type=options.NON_EMPTY,
-    help="AWS profile (credentials always come from boto3's chain).",
-)
-@click.option(
-    "--role-arn",
-    "role_arns",
-    multiple=True,
-    metavar="ARN",
-    help="Assume this role and backfill its account (repeatable).",
-)
-@click.option(
-    "--endpoint-url",
-    metavar="URL",
-    type=options.NON_EMPTY,
-    help="Send every AWS call here (emulator, proxy).",
-)
+@options.profile
+@options.role_arns("Assume this role and backfill its account (repeatable).")
+@options.endpoint_url
 @options.resource_types(f"Backfill only TYPE (default all: {', '.join(REGISTRY)})")
 @click.option(
     "--workers",

@@ -189,6 +189,28 @@ def file_format(f: F) -> F:
     )(f)
 
 
+def profile(f: F) -> F:
+    return click.option(
+        "--profile",
+        type=NON_EMPTY,
+        help="AWS profile (credentials always come from boto3's chain).",
+    )(f)
+
+
+def role_arns(help_text: str) -> Callable[[F], F]:
+    """``--role-arn ARN`` (repeatable, into ``role_arns``): accounts reached through a role."""
+    return click.option("--role-arn", "role_arns", multiple=True, metavar="ARN", help=help_text)
+
+
+def endpoint_url(f: F) -> F:
+    return click.option(
+        "--endpoint-url",
+        metavar="URL",
+        type=NON_EMPTY,
+        help="Send every AWS call here (emulator, proxy).",
+    )(f)
+
+
 def snapshot_dir(f: F) -> F:
     return click.option(
         "-C",

@@ -119,17 +119,9 @@ def _output(out_dir: Path, commit: bool = True) -> Output:
 )
 @options.file_format
 @click.option("--all-regions", is_flag=True, help="Every region enabled for the account.")
-@click.option(
-    "--profile",
-    type=options.NON_EMPTY,
-    help="AWS profile (credentials always come from boto3's chain).",
-)
-@click.option(
-    "--role-arn",
-    "role_arns",
-    multiple=True,
-    metavar="ARN",
-    help="Assume this role and snapshot its account (repeatable); replaces the accounts file's.",
+@options.profile
+@options.role_arns(
+    "Assume this role and snapshot its account (repeatable); replaces the accounts file's."
 )
 @click.option(
     "--org-role",
@@ -167,12 +159,7 @@ def _output(out_dir: Path, commit: bool = True) -> Output:
     help="Accounts file (default: driftaudit.yaml at the root of DIR's repository, "
     "else in the current directory).",
 )
-@click.option(
-    "--endpoint-url",
-    metavar="URL",
-    type=options.NON_EMPTY,
-    help="Send every AWS call here (emulator, proxy).",
-)
+@options.endpoint_url
 @options.resource_types(f"Collect only TYPE (default all: {', '.join(REGISTRY)})")
 @options.hidden_types_alias("--only")
 @click.option(

@@ -3,14 +3,13 @@ creates nothing on an endpoint that is not an emulator."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import boto3
 import pytest
 
+from tests.support.loopback import LoopbackHandler, LoopbackServer
 from tests.support.motoserver import MotoServer
 from tests.support.seed import seed_fleet
 
@@ -101,30 +100,19 @@ def test_same_seed_same_fleet_other_seed_other_names(moto: MotoServer) -> None:
     assert _fleet(moto) != first
 
 
-class _NotAnEmulator(BaseHTTPRequestHandler):
+class _NotAnEmulator(LoopbackHandler):
     seen: list[str] = []
 
     def do_POST(self) -> None:
         self.seen.append(self.path)
-        self.send_response(404)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib name
-        pass
+        self.send(404, {}, b"")
 
 
 @pytest.fixture
 def not_an_emulator() -> Iterator[str]:
     _NotAnEmulator.seen = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _NotAnEmulator)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with LoopbackServer(_NotAnEmulator) as server:
+        yield server.url
 
 
 def test_an_endpoint_without_the_moto_api_gets_no_create_call(not_an_emulator: str) -> None:

@@ -34,13 +34,11 @@ import datetime as dt
 import hashlib
 import json
 import re
-import threading
 import time
 import urllib.parse
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
@@ -270,8 +268,86 @@ class IpamRecord:
     name: str | None = None
 
 
+_IPAM = frozenset({"DescribeIpams", "DescribeIpamScopes", "GetIpamAddressHistory"})
+_QUERY = {"sts": (QueryParser, QuerySerializer), "ec2": (EC2QueryParser, EC2Serializer)}
+
+
+class _Handler(JsonHandler):
+    """jsonfake's handler, answering the EC2 IPAM calls here (and STS without an upstream)."""
+
+    owner: CloudTrailFake
+
+    def do_POST(self) -> None:
+        if self.headers.get("X-Amz-Target"):
+            super().do_POST()
+            return
+        body = self.read_body()
+        scope = _SCOPE.search(self.headers.get("Authorization", ""))
+        key, region, service = scope.groups() if scope else ("", REGION, "")
+        form = {k: v[0] for k, v in urllib.parse.parse_qs(body.decode("utf-8", "replace")).items()}
+        operation = form.get("Action", "")
+        fake = self.owner
+        local = (service == "ec2" and operation in _IPAM) or (
+            service == "sts" and fake.upstream is None
+        )
+        if not local:
+            self._forward(body)
+            return
+        with fake.lock:
+            fake.calls[operation] += 1
+        parser_cls, serializer_cls = _QUERY[service]
+        op_model = get_service_model(service).operation_model(operation)
+        request = {
+            "body": body,
+            "headers": dict(self.headers),
+            "method": "POST",
+            "url_params": {},
+            "url_path": self.path,
+            "values": form,
+        }
+        params = _aware(parser_cls(op_model).parse(request))  # type: ignore[arg-type]
+        try:
+            if service == "sts":
+                result = fake.sts_call(key, operation, params)
+            else:
+                result = fake.ipam_call(fake.account_of(key), region, operation, params)
+        except Fault as e:
+            self._query_error(service, e.code, e.message, e.status)
+            return
+        report = ParamValidator().validate(result, op_model.output_shape)
+        if report.has_errors():
+            with fake.lock:
+                fake.errors.append(f"{operation} output: {report.generate_report()}")
+            self.send(500, {"Content-Type": "text/plain"}, b"the answer fails the model")
+            return
+        answer = serializer_cls(op_model).serialize(result)
+        data = answer["body"]
+        self.send(
+            answer["status_code"],
+            dict(answer["headers"]),
+            data.encode() if isinstance(data, str) else data,
+        )
+
+    def _query_error(self, service: str, code: str, message: str, status: int) -> None:
+        text = escape(message)
+        if service == "ec2":
+            body = (
+                f"<Response><Errors><Error><Code>{code}</Code><Message>{text}</Message></Error>"
+                f"</Errors><RequestID>{uuid.uuid4()}</RequestID></Response>"
+            )
+        else:
+            body = (
+                f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{text}"
+                f"</Message></Error><RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>"
+            )
+        self.send(status, {"Content-Type": "text/xml"}, body.encode())
+
+
 class CloudTrailFake(JsonServiceFake):
     service = "cloudtrail"
+    # jsonfake's server, with a handler that also answers the EC2 IPAM calls (and STS
+    # without an upstream).
+    handler = _Handler
 
     def __init__(
         self,
@@ -325,24 +401,6 @@ class CloudTrailFake(JsonServiceFake):
         """An IPAM in ``region`` of ``account`` with its scopes (``{"private": "ipam-scope-…",
         "public": "ipam-scope-…"}``)."""
         self.ipams[(account, region)].append((ipam, dict(scopes)))
-
-    def start(self) -> CloudTrailFake:
-        # jsonfake's server, with a handler that also answers the EC2 IPAM calls (and STS
-        # without an upstream).
-        fake = self
-
-        class Handler(_Handler):
-            owner = fake
-
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        server.daemon_threads = True
-        self._server = server
-        self.url = f"http://127.0.0.1:{server.server_address[1]}"
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
-        return self
 
     # --- LookupEvents ------------------------------------------------------------------------
 
@@ -529,79 +587,3 @@ def _aware(value: Any) -> Any:
     if isinstance(value, list):
         return [_aware(v) for v in value]
     return _utc(value) or value
-
-
-_IPAM = frozenset({"DescribeIpams", "DescribeIpamScopes", "GetIpamAddressHistory"})
-_QUERY = {"sts": (QueryParser, QuerySerializer), "ec2": (EC2QueryParser, EC2Serializer)}
-
-
-class _Handler(JsonHandler):
-    """jsonfake's handler, answering the EC2 IPAM calls here (and STS without an upstream)."""
-
-    owner: CloudTrailFake
-
-    def do_POST(self) -> None:
-        if self.headers.get("X-Amz-Target"):
-            super().do_POST()
-            return
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        scope = _SCOPE.search(self.headers.get("Authorization", ""))
-        key, region, service = scope.groups() if scope else ("", REGION, "")
-        form = {k: v[0] for k, v in urllib.parse.parse_qs(body.decode("utf-8", "replace")).items()}
-        operation = form.get("Action", "")
-        fake = self.owner
-        local = (service == "ec2" and operation in _IPAM) or (
-            service == "sts" and fake.upstream is None
-        )
-        if not local:
-            self._forward(body)
-            return
-        with fake.lock:
-            fake.calls[operation] += 1
-        parser_cls, serializer_cls = _QUERY[service]
-        op_model = get_service_model(service).operation_model(operation)
-        request = {
-            "body": body,
-            "headers": dict(self.headers),
-            "method": "POST",
-            "url_params": {},
-            "url_path": self.path,
-            "values": form,
-        }
-        params = _aware(parser_cls(op_model).parse(request))  # type: ignore[arg-type]
-        try:
-            if service == "sts":
-                result = fake.sts_call(key, operation, params)
-            else:
-                result = fake.ipam_call(fake.account_of(key), region, operation, params)
-        except Fault as e:
-            self._query_error(service, e.code, e.message, e.status)
-            return
-        report = ParamValidator().validate(result, op_model.output_shape)
-        if report.has_errors():
-            with fake.lock:
-                fake.errors.append(f"{operation} output: {report.generate_report()}")
-            self._send(500, {"Content-Type": "text/plain"}, b"the answer fails the model")
-            return
-        answer = serializer_cls(op_model).serialize(result)
-        data = answer["body"]
-        self._send(
-            answer["status_code"],
-            dict(answer["headers"]),
-            data.encode() if isinstance(data, str) else data,
-        )
-
-    def _query_error(self, service: str, code: str, message: str, status: int) -> None:
-        text = escape(message)
-        if service == "ec2":
-            body = (
-                f"<Response><Errors><Error><Code>{code}</Code><Message>{text}</Message></Error>"
-                f"</Errors><RequestID>{uuid.uuid4()}</RequestID></Response>"
-            )
-        else:
-            body = (
-                f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{text}"
-                f"</Message></Error><RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>"
-            )
-        self._send(status, {"Content-Type": "text/xml"}, body.encode())

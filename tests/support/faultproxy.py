@@ -52,10 +52,9 @@ import time
 import urllib.parse
 import uuid
 from collections.abc import Callable, Iterable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any
 from xml.sax.saxutils import escape
+
+from tests.support.loopback import LoopbackHandler, LoopbackServer, StartStop
 
 _SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/([^/,\s]+)/([^/,\s]+)/aws4_request")
 _KEY = re.compile(r"Credential=([^/,\s]+)/")
@@ -123,7 +122,7 @@ def error_response(
     return 403, xml, _query_error("AccessDenied", denied)
 
 
-class FaultProxy:
+class FaultProxy(StartStop):
     def __init__(
         self,
         upstream: str,
@@ -168,9 +167,7 @@ class FaultProxy:
         self.url = ""
         self._random = random.Random(seed)
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-        self._sockets: set[socket.socket] = set()
+        self._loopback = LoopbackServer(_Handler, owner=self)
         self.replay = replay
         #: Replay cache: request key -> (status, reason, headers, body) of a 200 answer.
         self.replayed: dict[tuple[str, ...], tuple[int, str, list[tuple[str, str]], bytes]] = {}
@@ -181,47 +178,14 @@ class FaultProxy:
     # --- life cycle ----------------------------------------------------------------------
 
     def start(self) -> FaultProxy:
-        proxy = self
-
-        class Handler(_Handler):
-            owner = proxy
-
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        server.daemon_threads = True
-        self._server = server
-        self.url = f"http://127.0.0.1:{server.server_address[1]}"
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
+        self.url = self._loopback.start().url
         return self
 
     def stop(self) -> None:
-        if self._server is None:
+        if not self._loopback.running:
             return
         self._stopping.set()
-        self._server.shutdown()
-        self._server.server_close()
-        # Kept-alive client connections would otherwise hold their handler threads open.
-        with self._lock:
-            sockets, self._sockets = list(self._sockets), set()
-        for sock in sockets:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = None
-
-    def __enter__(self) -> FaultProxy:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+        self._loopback.stop()
 
     # --- decisions -------------------------------------------------------------------------
 
@@ -277,39 +241,19 @@ class FaultProxy:
                 self.counts[key] += 1
             return outcome
 
-    def _track(self, sock: socket.socket, add: bool) -> None:
-        with self._lock:
-            if add:
-                self._sockets.add(sock)
-            else:
-                self._sockets.discard(sock)
 
-
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(LoopbackHandler):
     owner: FaultProxy
-    # Keep-alive, as botocore expects from AWS; every answer carries a Content-Length.
-    protocol_version = "HTTP/1.1"
-    # Headers and body go out in two writes; with Nagle on, the client's delayed ACK holds
-    # the body back about 40 ms per answer (measured: +35 ms on every request).
-    disable_nagle_algorithm = True
     _upstream: http.client.HTTPConnection | None = None
     #: Seconds over which to spread the body of this answer (0: at once).
     _pace = 0.0
-
-    def setup(self) -> None:
-        super().setup()
-        self.owner._track(self.connection, True)
 
     def finish(self) -> None:
         try:
             super().finish()
         finally:
-            self.owner._track(self.connection, False)
             if self._upstream is not None:
                 self._upstream.close()
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib name
-        pass
 
     def do_POST(self) -> None:
         self._handle()
@@ -317,8 +261,7 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_PUT = do_DELETE = do_HEAD = do_PATCH = do_POST
 
     def _handle(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
+        body = self.read_body()
         service, action = self._identify(body)
         if self.owner.latency:
             time.sleep(self.owner.latency)
@@ -328,7 +271,7 @@ class _Handler(BaseHTTPRequestHandler):
         outcome = self.owner.decide(service, action, self._params(body))
         if outcome in ("throttle", "deny"):
             json_protocol = bool(self.headers.get("X-Amz-Target"))
-            self._answer(*error_response(service, action, outcome, json_protocol))
+            self.send(*error_response(service, action, outcome, json_protocol))
         elif outcome == "reset":
             self._reset()
         elif self.owner.stalls(service, action) or self.owner.slows(service, action):
@@ -357,15 +300,6 @@ class _Handler(BaseHTTPRequestHandler):
     def _params(self, body: bytes) -> dict[str, list[str]]:
         """The request's form parameters (query protocols: STS, EC2, ELB...)."""
         return urllib.parse.parse_qs(body.decode("utf-8", errors="replace"))
-
-    def _answer(self, status: int, headers: dict[str, str], body: bytes) -> None:
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
 
     def _reset(self) -> None:
         # SO_LINGER 0 makes close() send RST: the client sees "connection reset by peer".
@@ -403,7 +337,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self._upstream.close()
                 self._upstream = None
                 if attempt == 2:
-                    self._answer(502, {"Content-Type": "text/plain"}, b"upstream failed")
+                    self.send(502, {"Content-Type": "text/plain"}, b"upstream failed")
                     return
         if response.will_close and self._upstream is not None:
             self._upstream.close()

@@ -32,8 +32,6 @@ import urllib.parse
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any
 
 import botocore.session
@@ -41,6 +39,8 @@ from botocore.model import OperationModel, ServiceModel
 from botocore.parsers import JSONParser
 from botocore.serialize import JSONSerializer
 from botocore.validate import ParamValidator
+
+from tests.support.loopback import LoopbackHandler, LoopbackServer, StartStop
 
 #: Errors any operation may answer (not in each operation's model).
 COMMON_ERRORS = frozenset(
@@ -122,11 +122,66 @@ def parse_input(operation: OperationModel, body: bytes) -> dict[str, Any]:
     return dict(params)
 
 
-class JsonServiceFake:
+class _Handler(LoopbackHandler):
+    owner: JsonServiceFake
+    _upstream: http.client.HTTPConnection | None = None
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            if self._upstream is not None:
+                self._upstream.close()
+
+    def do_POST(self) -> None:
+        body = self.read_body()
+        target = self.headers.get("X-Amz-Target", "")
+        if target.startswith(self.owner.prefix + "."):
+            scope = _SCOPE.search(self.headers.get("Authorization", ""))
+            request = Request(*(scope.group(2), scope.group(1)) if scope else ("", ""))
+            self.send(*self.owner.answer(target, body, request))
+        else:
+            self._forward(body)
+
+    do_GET = do_PUT = do_DELETE = do_HEAD = do_POST
+
+    def _forward(self, body: bytes) -> None:
+        upstream = self.owner.upstream
+        if upstream is None or not upstream.hostname:
+            self.send(404, {"Content-Type": "text/plain"}, b"no upstream for this service")
+            return
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("connection",)}
+        for attempt in (1, 2):
+            if self._upstream is None:
+                self._upstream = http.client.HTTPConnection(
+                    upstream.hostname, upstream.port or 80, timeout=300
+                )
+            try:
+                self._upstream.request(self.command, self.path, body=body, headers=headers)
+                response = self._upstream.getresponse()
+                data = response.read()
+                break
+            except (ConnectionError, http.client.HTTPException):
+                self._upstream.close()
+                self._upstream = None
+                if attempt == 2:
+                    self.send(502, {"Content-Type": "text/plain"}, b"upstream failed")
+                    return
+        skip = {"content-length", "connection", "transfer-encoding", "keep-alive"}
+        self.send(
+            response.status,
+            {k: v for k, v in response.getheaders() if k.lower() not in skip},
+            data,
+        )
+
+
+class JsonServiceFake(StartStop):
     """Subclass with ``service`` and ``op_<Operation>`` methods; ``start()``/``stop()`` or
-    a ``with`` block; ``url`` is the endpoint; ``calls`` counts operations answered."""
+    a ``with`` block; ``url`` is the endpoint; ``calls`` counts operations answered.
+    ``handler`` is the request handler (a subclass may answer more than its service)."""
 
     service = ""
+    handler: type[_Handler] = _Handler
 
     def __init__(self, upstream: str | None = None) -> None:
         self.model = service_model(self.service)
@@ -137,8 +192,7 @@ class JsonServiceFake:
         #: Answers the model did not allow (bugs of the fake; never sent as such).
         self.errors: list[str] = []
         self.lock = threading.RLock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._loopback = LoopbackServer(self.handler, owner=self)
 
     # --- dispatch ------------------------------------------------------------------------
 
@@ -188,102 +242,8 @@ class JsonServiceFake:
     # --- life cycle ----------------------------------------------------------------------
 
     def start(self) -> JsonServiceFake:
-        fake = self
-
-        class Handler(_Handler):
-            owner = fake
-
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        server.daemon_threads = True
-        self._server = server
-        self.url = f"http://127.0.0.1:{server.server_address[1]}"
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
+        self.url = self._loopback.start().url
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> JsonServiceFake:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-
-class _Handler(BaseHTTPRequestHandler):
-    owner: JsonServiceFake
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-    _upstream: http.client.HTTPConnection | None = None
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib name
-        pass
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        finally:
-            if self._upstream is not None:
-                self._upstream.close()
-
-    def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        target = self.headers.get("X-Amz-Target", "")
-        if target.startswith(self.owner.prefix + "."):
-            scope = _SCOPE.search(self.headers.get("Authorization", ""))
-            request = Request(*(scope.group(2), scope.group(1)) if scope else ("", ""))
-            self._send(*self.owner.answer(target, body, request))
-        else:
-            self._forward(body)
-
-    do_GET = do_PUT = do_DELETE = do_HEAD = do_POST
-
-    def _send(self, status: int, headers: dict[str, str], body: bytes) -> None:
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
-
-    def _forward(self, body: bytes) -> None:
-        upstream = self.owner.upstream
-        if upstream is None or not upstream.hostname:
-            self._send(404, {"Content-Type": "text/plain"}, b"no upstream for this service")
-            return
-        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("connection",)}
-        for attempt in (1, 2):
-            if self._upstream is None:
-                self._upstream = http.client.HTTPConnection(
-                    upstream.hostname, upstream.port or 80, timeout=300
-                )
-            try:
-                self._upstream.request(self.command, self.path, body=body, headers=headers)
-                response = self._upstream.getresponse()
-                data = response.read()
-                break
-            except (ConnectionError, http.client.HTTPException):
-                self._upstream.close()
-                self._upstream = None
-                if attempt == 2:
-                    self._send(502, {"Content-Type": "text/plain"}, b"upstream failed")
-                    return
-        skip = {"content-length", "connection", "transfer-encoding", "keep-alive"}
-        self._send(
-            response.status,
-            {k: v for k, v in response.getheaders() if k.lower() not in skip},
-            data,
-        )
+        self._loopback.stop()

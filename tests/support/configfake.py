@@ -535,37 +535,34 @@ def _tag_map(tags: Iterable[dict[str, Any]]) -> dict[str, str]:
 
 
 def _load_balancers(clients: Any, capture: dt.datetime, status: str) -> list[dict[str, Any]]:
-    out = []
-    elbv2 = clients("elbv2")
-    for lb in elbv2.describe_load_balancers().get("LoadBalancers", []):
-        arn = lb["LoadBalancerArn"]
-        tags = elbv2.describe_tags(ResourceArns=[arn])["TagDescriptions"]
+    def item(kind: str, rid: str, lb: dict[str, Any], tags: list[Any], shape: str) -> None:
+        """One load balancer's CI (``tags``: its DescribeTags answer); ``shape`` is
+        "service:Shape" of its Describe item."""
+        service, _, shape_name = shape.partition(":")
         out.append(
             config_item(
-                "AWS::ElasticLoadBalancingV2::LoadBalancer",
-                arn,
+                kind,
+                rid,
                 capture,
-                with_nulls(camel(lb), "elbv2", "LoadBalancer"),
+                with_nulls(camel(lb), service, shape_name),
                 status=status,
                 name=lb["LoadBalancerName"],
                 tags=_tag_map(tags[0]["Tags"] if tags else []),
             )
         )
+
+    out: list[dict[str, Any]] = []
+    elbv2 = clients("elbv2")
+    for lb in elbv2.describe_load_balancers().get("LoadBalancers", []):
+        arn = lb["LoadBalancerArn"]
+        tags = elbv2.describe_tags(ResourceArns=[arn])["TagDescriptions"]
+        item("AWS::ElasticLoadBalancingV2::LoadBalancer", arn, lb, tags, "elbv2:LoadBalancer")
     elb = clients("elb")
     for lb in elb.describe_load_balancers().get("LoadBalancerDescriptions", []):
         name = lb["LoadBalancerName"]
         tags = elb.describe_tags(LoadBalancerNames=[name])["TagDescriptions"]
-        out.append(
-            config_item(
-                "AWS::ElasticLoadBalancing::LoadBalancer",
-                name,
-                capture,
-                with_nulls(camel(lb), "elb", "LoadBalancerDescription"),
-                status=status,
-                name=name,
-                tags=_tag_map(tags[0]["Tags"] if tags else []),
-            )
-        )
+        shape = "elb:LoadBalancerDescription"
+        item("AWS::ElasticLoadBalancing::LoadBalancer", name, lb, tags, shape)
     return out
 
 

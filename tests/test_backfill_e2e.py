@@ -48,6 +48,20 @@ def fake(moto: MotoServer) -> Iterator[ConfigFake]:
     assert config.errors == []
 
 
+def run_backfill(
+    capsys: pytest.CaptureFixture[str],
+    out: Path,
+    url: str,
+    *regions: str,
+    since: str = "30 days ago",
+) -> tuple[int, str, str]:
+    """(exit code, stdout, stderr) of ``driftaudit backfill REGIONS -o OUT --since SINCE
+    --endpoint-url URL``."""
+    return run(
+        capsys, "backfill", *regions, "-o", str(out), "--since", since, "--endpoint-url", url
+    )
+
+
 def tree(repo: Path, rev: str) -> dict[str, bytes]:
     """path -> bytes of every file of a commit."""
     names = git(repo, "ls-tree", "-r", "--name-only", rev).split()
@@ -79,16 +93,8 @@ def test_a_backfilled_day_and_a_collected_day_of_the_same_state_are_the_same_byt
     assert code == 0, err
     fake.add(*items_from_emulator(clients(moto.url), NOW - 3 * DAY))
 
-    code, out, err = run(
-        capsys,
-        "backfill",
-        "us-east-1",
-        "-o",
-        str(tmp_path / "bf"),
-        "--since",
-        "10 days ago",
-        "--endpoint-url",
-        fake.url,
+    code, out, err = run_backfill(
+        capsys, tmp_path / "bf", fake.url, "us-east-1", since="10 days ago"
     )
     assert code == 0, err
     repo = tmp_path / "bf"
@@ -218,17 +224,7 @@ def test_the_story_recorded_only_in_config_is_answered_exactly(
     story: dict[str, str], fake: ConfigFake, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     repo = tmp_path / "history"
-    code, out, err = run(
-        capsys,
-        "backfill",
-        "us-east-1",
-        "-o",
-        str(repo),
-        "--since",
-        "30 days ago",
-        "--endpoint-url",
-        fake.url,
-    )
+    code, out, err = run_backfill(capsys, repo, fake.url, "us-east-1")
     assert code == 0, err
     assert "# AWS Config coverage: 123456789012 us-east-1" in out
     # Exactly the calls README's policy for backfill allows.
@@ -404,30 +400,10 @@ def test_throttling_and_resets_give_the_same_history_as_a_clean_run(
     moto: MotoServer, fake: ConfigFake, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     groups_only_in_config(fake, 6)
-    code, _, err = run(
-        capsys,
-        "backfill",
-        "us-east-1",
-        "-o",
-        str(tmp_path / "clean"),
-        "--since",
-        "30 days ago",
-        "--endpoint-url",
-        fake.url,
-    )
+    code, _, err = run_backfill(capsys, tmp_path / "clean", fake.url, "us-east-1")
     assert code == 0, err
     with FaultProxy(fake.url, throttle_rate=0.04, reset_rate=0.05, seed=4) as proxy:
-        code, _, err = run(
-            capsys,
-            "backfill",
-            "us-east-1",
-            "-o",
-            str(tmp_path / "faulty"),
-            "--since",
-            "30 days ago",
-            "--endpoint-url",
-            proxy.url,
-        )
+        code, _, err = run_backfill(capsys, tmp_path / "faulty", proxy.url, "us-east-1")
         assert code == 0, err
         assert proxy.counts["throttled"] > 0 and proxy.counts["reset"] > 0
     assert backfilled_tree(tmp_path / "faulty") == backfilled_tree(tmp_path / "clean")
@@ -439,17 +415,7 @@ def test_history_that_cannot_be_read_fails_the_run_naming_it_and_a_rerun_continu
     groups_only_in_config(fake, 3)
     out = tmp_path / "denied"
     with FaultProxy(fake.url, deny_actions=["config:GetResourceConfigHistory"]) as proxy:
-        code, _, err = run(
-            capsys,
-            "backfill",
-            "us-east-1",
-            "-o",
-            str(out),
-            "--since",
-            "30 days ago",
-            "--endpoint-url",
-            proxy.url,
-        )
+        code, _, err = run_backfill(capsys, out, proxy.url, "us-east-1")
     assert code == 1
     assert (
         "AWS::EC2::SecurityGroup sg-00000000000000001: access denied in "
@@ -458,17 +424,7 @@ def test_history_that_cannot_be_read_fails_the_run_naming_it_and_a_rerun_continu
     assert "could not be read (named above)" in err and "run the same command again" in err
     assert "Traceback" not in err
     assert not git(out, "rev-list", "--all").strip()  # no history written, none half-written
-    code, _, err = run(
-        capsys,
-        "backfill",
-        "us-east-1",
-        "-o",
-        str(out),
-        "--since",
-        "30 days ago",
-        "--endpoint-url",
-        fake.url,
-    )
+    code, _, err = run_backfill(capsys, out, fake.url, "us-east-1")
     assert code == 0, err
 
 
@@ -486,31 +442,12 @@ def test_a_directory_with_history_or_files_is_refused(
         moto.url,
     )
     assert code == 0, err
-    code, _, err = run(
-        capsys,
-        "backfill",
-        "us-east-1",
-        "-o",
-        str(tmp_path / "old"),
-        "--since",
-        "30 days ago",
-        "--endpoint-url",
-        fake.url,
-    )
+    code, _, err = run_backfill(capsys, tmp_path / "old", fake.url, "us-east-1")
     assert code == 1
     assert "git cannot put commits before its first" in err and err.count("\n") == 1
     (tmp_path / "notes").mkdir()
     (tmp_path / "notes" / "todo.txt").write_text("x")
-    code, _, err = run(
-        capsys,
-        "backfill",
-        "-o",
-        str(tmp_path / "notes"),
-        "--since",
-        "30 days ago",
-        "--endpoint-url",
-        fake.url,
-    )
+    code, _, err = run_backfill(capsys, tmp_path / "notes", fake.url)
     assert code == 1 and "is not empty (todo.txt)" in err
     assert (tmp_path / "notes" / "todo.txt").read_text() == "x"
 
@@ -519,17 +456,7 @@ def test_no_recorder_means_no_history_said_in_one_line(
     moto: MotoServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with ConfigFake(upstream=moto.url) as bare:
-        code, out, err = run(
-            capsys,
-            "backfill",
-            "us-east-1",
-            "-o",
-            str(tmp_path / "x"),
-            "--since",
-            "30 days ago",
-            "--endpoint-url",
-            bare.url,
-        )
+        code, out, err = run_backfill(capsys, tmp_path / "x", bare.url, "us-east-1")
     assert code == 1
     assert "no configuration recorder: no history to read here" in out
     assert err.strip() == (
@@ -542,18 +469,7 @@ def test_a_region_without_a_recorder_is_said_and_left_out(
     moto: MotoServer, fake: ConfigFake, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     groups_only_in_config(fake, 2)
-    code, out, err = run(
-        capsys,
-        "backfill",
-        "us-east-1",
-        "eu-west-1",
-        "-o",
-        str(tmp_path / "h"),
-        "--since",
-        "30 days ago",
-        "--endpoint-url",
-        fake.url,
-    )
+    code, out, err = run_backfill(capsys, tmp_path / "h", fake.url, "us-east-1", "eu-west-1")
     assert code == 0, err
     assert "# AWS Config coverage: 123456789012 eu-west-1\n  no configuration recorder" in out
     assert len(backfilled(Repo(tmp_path / "h"), ".")) == 2  # the groups' two items
@@ -608,17 +524,7 @@ def test_a_run_killed_after_writing_its_commits_finishes_without_reading_again(
 
     groups_only_in_config(fake, 2)
     out = tmp_path / "h"
-    code, _, err = run(
-        capsys,
-        "backfill",
-        "us-east-1",
-        "-o",
-        str(out),
-        "--since",
-        "30 days ago",
-        "--endpoint-url",
-        fake.url,
-    )
+    code, _, err = run_backfill(capsys, out, fake.url, "us-east-1")
     assert code == 0, err
     tip = list(backfilled(Repo(out), "."))[-1]
     git(out, "update-ref", "HEAD", tip)
@@ -643,17 +549,7 @@ def test_a_run_killed_after_writing_its_commits_finishes_without_reading_again(
     )
     asked = sum(fake.history_calls.values())
 
-    code, _, err = run(
-        capsys,
-        "backfill",
-        "us-east-1",
-        "-o",
-        str(out),
-        "--since",
-        "30 days ago",
-        "--endpoint-url",
-        fake.url,
-    )
+    code, _, err = run_backfill(capsys, out, fake.url, "us-east-1")
     assert code == 0, err
     assert sum(fake.history_calls.values()) == asked  # nothing read again
     assert git(out, "rev-parse", "HEAD~1").strip() == tip
@@ -664,16 +560,6 @@ def test_a_run_killed_after_writing_its_commits_finishes_without_reading_again(
     head = git(out, "rev-parse", "HEAD").strip()
     record.mkdir(parents=True)
     (record / "run.json").write_text("{}")
-    code, _, err = run(
-        capsys,
-        "backfill",
-        "us-east-1",
-        "-o",
-        str(out),
-        "--since",
-        "30 days ago",
-        "--endpoint-url",
-        fake.url,
-    )
+    code, _, err = run_backfill(capsys, out, fake.url, "us-east-1")
     assert code == 0 and "was complete; checkpoints removed" in err
     assert git(out, "rev-parse", "HEAD").strip() == head and not record.exists()

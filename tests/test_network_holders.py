@@ -21,10 +21,8 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import os
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +30,7 @@ from typing import Any
 import boto3
 import pytest
 
+from driftaudit.demo import environment
 from driftaudit.schemas import errors
 from tests.conftest import FAKE_ENV
 from tests.support.faultproxy import FaultProxy
@@ -91,24 +90,9 @@ def as_aws_sends_it(changes: dict[str, dict[str, Any]]) -> Any:
     return rewrite
 
 
-@contextmanager
-def environment(**values: str) -> Iterator[None]:
-    """Set environment variables for a module fixture (the autouse ones are per test)."""
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
 @pytest.fixture(scope="module")
 def estate(moto_server: MotoServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Estate]:
-    with environment(**FAKE_ENV):
+    with environment(FAKE_ENV):
         yield make_estate(moto_server, tmp_path_factory.mktemp("holders") / "snaps")
 
 
@@ -183,7 +167,7 @@ def make_estate(moto_server: MotoServer, snaps: Path) -> Estate:
     ) as proxy:
 
         def snapshot(day: int) -> None:
-            with environment(GIT_AUTHOR_DATE=DAYS[day], GIT_COMMITTER_DATE=DAYS[day]):
+            with environment({"GIT_AUTHOR_DATE": DAYS[day], "GIT_COMMITTER_DATE": DAYS[day]}):
                 proc = run_snapshot(proxy.url, snaps)
             assert proc == 0
 

@@ -20,11 +20,9 @@ Then the exact answers of ``history ip|rule|exposure`` (JSON), ``check`` with an
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +30,7 @@ from typing import Any
 import boto3
 import pytest
 
+from driftaudit.demo import environment
 from driftaudit.schemas import errors
 from driftaudit.times import iso
 from tests.conftest import FAKE_ENV
@@ -71,21 +70,6 @@ class Story:
         return result
 
 
-@contextmanager
-def environment(**values: str) -> Iterator[None]:
-    """Environment variables for the module fixture (the autouse fixtures are per test)."""
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
 def ec2_of(url: str, account: str) -> Any:
     """An EC2 client acting in ``account`` (moto answers an assumed role of any account)."""
     sts = boto3.client("sts", endpoint_url=url, region_name=REGION)
@@ -107,7 +91,7 @@ def ssh(**source: Any) -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def story(moto_server: MotoServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Story]:
-    with environment(**FAKE_ENV):
+    with environment(FAKE_ENV):
         yield play(moto_server, init_repo(tmp_path_factory.mktemp("story") / "repo"))
 
 
@@ -182,7 +166,7 @@ def play(moto_server: MotoServer, repo: Path) -> Story:
 
     def snapshot(day: int) -> None:
         roles = [a for account in (PROD, STAGING) for a in ("--role-arn", role_of(account))]
-        with environment(GIT_AUTHOR_DATE=DAYS[day], GIT_COMMITTER_DATE=DAYS[day]):
+        with environment({"GIT_AUTHOR_DATE": DAYS[day], "GIT_COMMITTER_DATE": DAYS[day]}):
             proc = subprocess.run(
                 [sys.executable, "-m", "driftaudit", "snapshot", REGION, *roles,
                  "--endpoint-url", url, "-o", str(snaps), "--commit", "-q"],

@@ -18,6 +18,7 @@ from driftaudit.schemas import errors
 from tests.support.gitsnap import ACCOUNT, REGION, git, init_repo, run
 from tests.support.motoserver import MotoServer
 from tests.test_mail import Handler, smtp_server
+from tests.test_noise import mail
 
 Capsys = pytest.CaptureFixture[str]
 DATA = Path(__file__).resolve().parent / "data"
@@ -172,24 +173,9 @@ def test_ignore_rules_silence_diff_and_mail(
     code, out, _ = run(capsys, "diff", "-C", str(snaps), "HEAD~1", "HEAD")
     assert code == 0 and "1 change(s) ignored by driftaudit.yaml" in out
 
-    def mail() -> tuple[int, str]:
-        code, _, err = run(
-            capsys,
-            "report",
-            "-C",
-            str(snaps),
-            "--email-to",
-            "secops@example.com",
-            "--smtp-host",
-            "127.0.0.1",
-            "--smtp-port",
-            str(port),
-        )
-        return code, err
-
     handler = Handler()
     with smtp_server(handler) as port:
-        code, err = mail()
+        code, _, err = mail(capsys, snaps, port)
         assert (code, handler.received) == (0, [])
         assert "no changes; no mail sent" in err
         # The rule expires: the same change is mailed, and the expiry is said.
@@ -198,7 +184,7 @@ def test_ignore_rules_silence_diff_and_mail(
             config.replace("the patch bot}", "the patch bot, until: 2000-01-01}"),
             encoding="utf-8",
         )
-        code, err = mail()
+        code, _, err = mail(capsys, snaps, port)
     assert code == 0
     assert 'ignore rule driftaudit.yaml:2 (until 2000-01-01, "the patch bot") has expired' in err
     [(_, _, msg)] = handler.received

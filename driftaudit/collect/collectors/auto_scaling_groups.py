@@ -17,7 +17,6 @@ from driftaudit.collect.collectors.base import (
     Raw,
     Reshaped,
     ResourceType,
-    paginate,
 )
 
 LISTING = Call("autoscaling", "DescribeAutoScalingGroups", "AutoScalingGroups")
@@ -31,7 +30,7 @@ ARN_UUID = re.compile(
 
 
 def fetch(clients: Clients) -> list[Raw]:
-    return paginate(clients("autoscaling"), LISTING.method, LISTING.result)
+    return LISTING.fetch_all(clients)
 
 
 def transform(raw: Raw) -> Raw:

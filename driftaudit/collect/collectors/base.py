@@ -65,6 +65,10 @@ class Call:
         """The boto3 method: DescribeSecurityGroups -> describe_security_groups."""
         return str(xform_name(self.operation))
 
+    def fetch_all(self, clients: Clients, **params: Any) -> list[Raw]:
+        """Every item of this listing (:func:`paginate`), from its own service's client."""
+        return paginate(clients(self.service), self.method, self.result, **params)
+
 
 @dataclass(frozen=True)
 class Reshaped:
@@ -218,7 +222,7 @@ def passthrough(
     fixed = dict(params or {})
 
     def fetch(clients: Clients) -> list[Raw]:
-        return paginate(clients(call.service), call.method, call.result, **fixed)
+        return call.fetch_all(clients, **fixed)
 
     def transform(raw: Raw) -> Raw:
         return dict(raw)

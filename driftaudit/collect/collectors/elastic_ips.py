@@ -10,7 +10,6 @@ from driftaudit.collect.collectors.base import (
     RawHolding,
     ResourceType,
     field_id,
-    paginate,
 )
 
 LISTING = Call("ec2", "DescribeAddresses", "Addresses")
@@ -18,7 +17,7 @@ LISTING = Call("ec2", "DescribeAddresses", "Addresses")
 
 def fetch(clients: Clients) -> list[Raw]:
     # DescribeAddresses has no paginator: one call returns every address of the region.
-    return paginate(clients("ec2"), LISTING.method, LISTING.result)
+    return LISTING.fetch_all(clients)
 
 
 def transform(raw: Raw) -> Raw | None:

@@ -19,14 +19,13 @@ from driftaudit.collect.collectors.base import (
     field_id,
     interface_addresses,
     items,
-    paginate,
 )
 
 LISTING = Call("ec2", "DescribeInstances", "Reservations")
 
 
 def fetch(clients: Clients) -> list[Raw]:
-    reservations = paginate(clients("ec2"), LISTING.method, LISTING.result)
+    reservations = LISTING.fetch_all(clients)
     # The reservation says who launched the instances (RequesterId: Auto Scaling, ...) and
     # whose they are; each instance keeps them.
     return [

@@ -16,14 +16,13 @@ from driftaudit.collect.collectors.base import (
     ResourceType,
     field_id,
     items,
-    paginate,
 )
 
 LISTING = Call("ec2", "DescribeNatGateways", "NatGateways")
 
 
 def fetch(clients: Clients) -> list[Raw]:
-    return paginate(clients("ec2"), LISTING.method, LISTING.result)
+    return LISTING.fetch_all(clients)
 
 
 def transform(raw: Raw) -> Raw | None:

@@ -20,14 +20,13 @@ from driftaudit.collect.collectors.base import (
     attachment_of,
     field_id,
     interface_addresses,
-    paginate,
 )
 
 LISTING = Call("ec2", "DescribeNetworkInterfaces", "NetworkInterfaces")
 
 
 def fetch(clients: Clients) -> list[Raw]:
-    return paginate(clients("ec2"), LISTING.method, LISTING.result)
+    return LISTING.fetch_all(clients)
 
 
 def transform(raw: Raw) -> Raw:

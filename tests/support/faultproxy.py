@@ -41,7 +41,6 @@ from __future__ import annotations
 import collections
 import contextlib
 import fnmatch
-import http.client
 import json
 import random
 import re
@@ -244,16 +243,8 @@ class FaultProxy(StartStop):
 
 class _Handler(LoopbackHandler):
     owner: FaultProxy
-    _upstream: http.client.HTTPConnection | None = None
     #: Seconds over which to spread the body of this answer (0: at once).
     _pace = 0.0
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        finally:
-            if self._upstream is not None:
-                self._upstream.close()
 
     def do_POST(self) -> None:
         self._handle()
@@ -324,24 +315,10 @@ class _Handler(LoopbackHandler):
         headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
         headers["Content-Length"] = str(len(body))
         started = time.perf_counter()
-        for attempt in (1, 2):
-            if self._upstream is None:
-                self._upstream = http.client.HTTPConnection(*self.owner.upstream, timeout=300)
-            try:
-                self._upstream.request(self.command, self.path, body=body, headers=headers)
-                response = self._upstream.getresponse()
-                data = response.read()
-                break
-            except (ConnectionError, http.client.HTTPException):
-                # The upstream closed an idle kept-alive connection: reconnect once.
-                self._upstream.close()
-                self._upstream = None
-                if attempt == 2:
-                    self.send(502, {"Content-Type": "text/plain"}, b"upstream failed")
-                    return
-        if response.will_close and self._upstream is not None:
-            self._upstream.close()
-            self._upstream = None
+        asked = self.ask_upstream(*self.owner.upstream, body, headers)
+        if asked is None:
+            return
+        response, data = asked
         if rewrite is not None and response.status == 200:
             data = rewrite(data)
         answer = (response.status, response.reason, response.getheaders(), data)

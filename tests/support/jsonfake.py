@@ -24,7 +24,6 @@ request)``, ``request`` saying the region and access key of the request's SigV4 
 from __future__ import annotations
 
 import collections
-import http.client
 import json
 import re
 import threading
@@ -124,14 +123,6 @@ def parse_input(operation: OperationModel, body: bytes) -> dict[str, Any]:
 
 class _Handler(LoopbackHandler):
     owner: JsonServiceFake
-    _upstream: http.client.HTTPConnection | None = None
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        finally:
-            if self._upstream is not None:
-                self._upstream.close()
 
     def do_POST(self) -> None:
         body = self.read_body()
@@ -151,22 +142,10 @@ class _Handler(LoopbackHandler):
             self.send(404, {"Content-Type": "text/plain"}, b"no upstream for this service")
             return
         headers = {k: v for k, v in self.headers.items() if k.lower() not in ("connection",)}
-        for attempt in (1, 2):
-            if self._upstream is None:
-                self._upstream = http.client.HTTPConnection(
-                    upstream.hostname, upstream.port or 80, timeout=300
-                )
-            try:
-                self._upstream.request(self.command, self.path, body=body, headers=headers)
-                response = self._upstream.getresponse()
-                data = response.read()
-                break
-            except (ConnectionError, http.client.HTTPException):
-                self._upstream.close()
-                self._upstream = None
-                if attempt == 2:
-                    self.send(502, {"Content-Type": "text/plain"}, b"upstream failed")
-                    return
+        asked = self.ask_upstream(upstream.hostname, upstream.port or 80, body, headers)
+        if asked is None:
+            return
+        response, data = asked
         skip = {"content-length", "connection", "transfer-encoding", "keep-alive"}
         self.send(
             response.status,

@@ -14,6 +14,7 @@ with LoopbackServer(MyHandler, owner=fake) as server:
 from __future__ import annotations
 
 import contextlib
+import http.client
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -72,6 +73,8 @@ class LoopbackHandler(BaseHTTPRequestHandler):
     # Headers and body go out in two writes; with Nagle on, the client's delayed ACK holds
     # the body back about 40 ms per answer (measured: +35 ms on every request).
     disable_nagle_algorithm = True
+    #: This client connection's kept-alive connection to an upstream, if it asked one.
+    _upstream: http.client.HTTPConnection | None = None
 
     def setup(self) -> None:
         super().setup()
@@ -82,6 +85,8 @@ class LoopbackHandler(BaseHTTPRequestHandler):
             super().finish()
         finally:
             self.server.track(self.connection, False)
+            if self._upstream is not None:
+                self._upstream.close()
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib name
         pass
@@ -100,6 +105,32 @@ class LoopbackHandler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
+
+    def ask_upstream(
+        self, host: str, port: int, body: bytes, headers: dict[str, str]
+    ) -> tuple[http.client.HTTPResponse, bytes] | None:
+        """This request (method, path, ``body``, ``headers``) sent to ``host:port`` on a
+        kept-alive connection, and its answer read whole; None when the upstream failed
+        twice, answered here with a 502."""
+        for attempt in (1, 2):
+            if self._upstream is None:
+                self._upstream = http.client.HTTPConnection(host, port, timeout=300)
+            try:
+                self._upstream.request(self.command, self.path, body=body, headers=headers)
+                response = self._upstream.getresponse()
+                data = response.read()
+                break
+            except (ConnectionError, http.client.HTTPException):
+                # The upstream closed an idle kept-alive connection: reconnect once.
+                self._upstream.close()
+                self._upstream = None
+                if attempt == 2:
+                    self.send(502, {"Content-Type": "text/plain"}, b"upstream failed")
+                    return None
+        if response.will_close and self._upstream is not None:
+            self._upstream.close()
+            self._upstream = None
+        return response, data
 
 
 class LoopbackServer(StartStop):

@@ -73,7 +73,7 @@ def test_the_flush_is_of_dirs_filesystem_only_where_linux_allows(tmp_path: Path)
     from driftaudit.collect import store
 
     if sys.platform.startswith("linux"):
-        assert store._SYNCFS is not None
+        assert store._syncfs() is not None
     fd = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
     try:
         store.flush_filesystem(fd)

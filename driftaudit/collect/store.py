@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import ctypes.util
 import errno
+import functools
 import os
 import stat
 import sys
@@ -258,23 +258,24 @@ def _same_bytes(fd: int, name: str, data: bytes) -> bool:
         os.close(f)
 
 
+@functools.cache
 def _syncfs() -> Callable[[int], int] | None:
-    """Linux's ``syncfs(2)`` from the C library, when there is one."""
+    """Linux's ``syncfs(2)`` from the C library the interpreter is linked with (looked up
+    once, on the first flush: no library search at import)."""
+    if not sys.platform.startswith("linux"):
+        return None
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        return cast("Callable[[int], int]", libc.syncfs)
+        return cast("Callable[[int], int]", ctypes.CDLL(None, use_errno=True).syncfs)
     except (OSError, AttributeError):
         return None
-
-
-_SYNCFS = _syncfs() if sys.platform.startswith("linux") else None
 
 
 def flush_filesystem(fd: int) -> None:
     """Everything written to the filesystem holding the directory ``fd`` reaches the disk:
     ``syncfs`` where Linux has it (only DIR's filesystem, not every disk of a shared CI
     machine), else ``sync``."""
-    if _SYNCFS is None or _SYNCFS(fd) != 0:
+    syncfs = _syncfs()
+    if syncfs is None or syncfs(fd) != 0:
         os.sync()
 
 

@@ -17,7 +17,7 @@ import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -185,16 +185,14 @@ class Repo:
                     if under(path.decode("utf-8", "replace"), rel):
                         out[path.decode()] = meta.split()[1].decode()
             return out
-        # ls-tree knows no pathspec magic: list the directories, then match the globs here.
-        prefixes = sorted({_glob_prefix(p) for p in paths})
-        patterns = [_glob_re(p) for p in paths]
+        prefixes, listed = _tree_listing(rel)
         raw = self.git("ls-tree", "-r", "-z", rev, "--", *prefixes).stdout
         out = {}
         for rec in raw.split(b"\0"):
             if rec:
                 meta, _, name = rec.partition(b"\t")
                 file = name.decode("utf-8", "replace")
-                if any(p.fullmatch(file) for p in patterns) and under(file, rel):
+                if listed(file):
                     out[file] = meta.split()[2].decode()
         return out
 
@@ -202,9 +200,7 @@ class Repo:
         """Whether ``rev`` holds any snapshot file of ``rel``: :meth:`tree_entries` without
         listing them all (at 50,000 files the listing costs half a second; the answer is
         usually the first name)."""
-        paths = pathspecs(rel)
-        prefixes = sorted({_glob_prefix(p) for p in paths})
-        patterns = [_glob_re(p) for p in paths]
+        prefixes, listed = _tree_listing(rel)
         proc = subprocess.Popen(
             ["git", "ls-tree", "-r", "-z", "--name-only", rev, "--", *prefixes],
             cwd=self.root,
@@ -217,11 +213,7 @@ class Repo:
             out = proc.stdout.fileno()
             for chunk in iter(lambda: os.read(out, 65536), b""):
                 *names, rest = (rest + chunk).split(b"\0")
-                for name in names:
-                    file = name.decode("utf-8", "replace")
-                    if any(p.fullmatch(file) for p in patterns) and under(file, rel):
-                        found = True
-                        break
+                found = any(listed(name.decode("utf-8", "replace")) for name in names)
                 if found:
                     break
         finally:
@@ -465,6 +457,18 @@ def _parse_raw(raw: bytes) -> Iterator[Entry]:
             new_mode="" if new == null else new_mode,
         )
         i += 2
+
+
+def _tree_listing(rel: str) -> tuple[list[str], Callable[[str], bool]]:
+    """What ``git ls-tree`` is asked for the snapshot files of ``rel`` (it knows no pathspec
+    magic: the directories before each glob), and the test of each name it lists."""
+    paths = pathspecs(rel)
+    patterns = [_glob_re(p) for p in paths]
+
+    def listed(file: str) -> bool:
+        return any(p.fullmatch(file) for p in patterns) and under(file, rel) is not None
+
+    return sorted({_glob_prefix(p) for p in paths}), listed
 
 
 def _glob_prefix(pathspec: str) -> str:

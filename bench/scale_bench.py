@@ -594,7 +594,7 @@ def measure_first_snapshot(repo: Path, meta: dict[str, Any], args: argparse.Name
             Timing(raw.wall, sum(raw.client_cpu)),
             f"{ours.requests} requests; client CPU {ours.client_cpu[0]:.1f} s user + "
             f"{ours.client_cpu[1]:.1f} s system; raw boto3 "
-            f"{raw.wall / ours.wall:.2f}x slower (seeded: {seeded})",
+            f"{raw.wall / ours.wall:.2f}x slower ({seeded})",
             ours.rss_mb,
         )
     ]

@@ -560,18 +560,17 @@ def close_key_pair_race(endpoint: str) -> None:
     boto3.client("ec2", region_name=REGIONS[0], endpoint_url=endpoint).describe_key_pairs()
 
 
-def run_size(size: str, stock: bool, skip_proxy: bool, paced: bool) -> str:
-    from tests.support.faultproxy import FaultProxy
+@contextlib.contextmanager
+def seeded_emulator(size: str, stock: bool) -> Iterator[tuple[Any, str]]:
+    """A fresh emulator seeded with the fleet of ``size``: (the server, what was seeded)."""
     from tests.support.seed import seed_fleet
 
-    n = SIZES[size]
-    load_before = os.getloadavg()[0]
     with (
         tempfile.TemporaryDirectory(prefix="driftaudit-bench-moto-") as logs,
         emulator(stock, Path(logs)) as server,
     ):
         start = time.perf_counter()
-        counts = seed_fleet(server.url, list(REGIONS), n)
+        counts = seed_fleet(server.url, list(REGIONS), SIZES[size])
         seeded = time.perf_counter() - start
         seed_info = (
             f"Seeded in {seeded:.0f} s: "
@@ -580,21 +579,38 @@ def run_size(size: str, stock: bool, skip_proxy: bool, paced: bool) -> str:
         )
         print(f"{size}: {seed_info}", file=sys.stderr, flush=True)
         close_key_pair_race(server.url)
+        yield server, seed_info
+
+
+@contextlib.contextmanager
+def replaying(endpoint: str, only: tuple[str, ...] = ()) -> Iterator[Any]:
+    """The +latency proxy in front of ``endpoint``, its replay cache filled by one untimed
+    pass of the tools (``only``: these), the latency set."""
+    from tests.support.faultproxy import FaultProxy
+
+    proxy = FaultProxy(endpoint, latency=0.0, replay=True).start()
+    try:
+        warm(proxy.url, only)
+        proxy.latency = LATENCY
+        yield proxy
+    finally:
+        proxy.stop()
+
+
+def run_size(size: str, stock: bool, skip_proxy: bool, paced: bool) -> str:
+    load_before = os.getloadavg()[0]
+    with seeded_emulator(size, stock) as (server, seed_info):
         pid = server.process.pid
         rows = run_tools(size, "direct", server.url, pid)
         if not skip_proxy:
-            proxy = FaultProxy(server.url, latency=0.0, replay=True).start()
-            try:
-                warm(proxy.url)
-                proxy.latency = LATENCY
+            with replaying(server.url) as proxy:
                 rows += run_tools(size, SLOW, proxy.url, pid, proxy)
                 if paced:
                     proxy.replay_paced = True
                     rows += run_tools(size, PACED, proxy.url, pid, proxy)
-            finally:
-                proxy.stop()
     kind = "stock moto" if stock else "moto with fast tag lookup"
-    text = f"### Snapshot benchmark, size {size} ({n} instances, {kind})\n\n{table(rows)}\n\n"
+    text = f"### Snapshot benchmark, size {size} ({SIZES[size]} instances, {kind})\n\n"
+    text += f"{table(rows)}\n\n"
     lines = check_plan() + ([] if skip_proxy else verdicts(size, rows))
     if lines:
         text += "\n".join(lines) + "\n\n"
@@ -605,28 +621,14 @@ def first_snapshot_paced(size: str = "L") -> tuple[Row, Row, str]:
     """Only the first snapshot's figure, for bench/scale_bench.py: raw boto3 (sequential)
     and driftaudit's first snapshot into an empty directory, both through the paced +50 ms
     proxy, on a freshly seeded emulator; (raw boto3's row, driftaudit's row, the seeding)."""
-    from tests.support.faultproxy import FaultProxy
-    from tests.support.seed import seed_fleet
-
     only = ("raw-boto3", "driftaudit")
     sys.path.insert(0, str(ROOT))
     os.environ.update(client_env())
-    with (
-        tempfile.TemporaryDirectory(prefix="driftaudit-bench-moto-") as logs,
-        emulator(True, Path(logs)) as server,
-    ):
-        counts = seed_fleet(server.url, list(REGIONS), SIZES[size])
-        close_key_pair_race(server.url)
-        proxy = FaultProxy(server.url, latency=0.0, replay=True).start()
-        try:
-            warm(proxy.url, only)
-            proxy.latency, proxy.replay_paced = LATENCY, True
-            rows = run_tools(size, PACED, proxy.url, server.process.pid, proxy, only)
-        finally:
-            proxy.stop()
-    seeded = ", ".join(f"{k} {v}" for k, v in counts.items() if k != "regions")
+    with seeded_emulator(size, True) as (server, seed_info), replaying(server.url, only) as proxy:
+        proxy.replay_paced = True
+        rows = run_tools(size, PACED, proxy.url, server.process.pid, proxy, only)
     raw = next(r for r in rows if r.tool == "raw-boto3")
-    return raw, next(r for r in rows if r.tool == "driftaudit"), seeded
+    return raw, next(r for r in rows if r.tool == "driftaudit"), seed_info
 
 
 def main(argv: list[str] | None = None) -> int:
